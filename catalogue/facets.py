@@ -1,0 +1,160 @@
+"""Facet counts for the article list: what each refinement would leave.
+
+Each facet is counted over the articles that match every *other* active
+filter, so its numbers say what picking one of its values would give. The
+keyword facet is the exception that proves the rule: keywords combine with
+AND, so its counts are taken within all active filters, its own included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
+from django.http import QueryDict
+
+from catalogue.filters import ArticleFilter
+from catalogue.models import Article, ArticleKeyword, Authorship
+
+FACET_SIZE = 12
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str  # the query string with this value toggled
+
+
+@dataclass
+class Facet:
+    name: str  # the query parameter
+    title: str
+    values: list[FacetValue] = field(default_factory=list)
+
+
+def without(params: QueryDict, *names: str) -> QueryDict:
+    params = params.copy()
+    for name in (*names, "page"):
+        params.pop(name, None)
+    return params
+
+
+def toggled(params: QueryDict, name: str, value: str, *, single: bool = False) -> str:
+    """The query string with `value` of `name` added, or removed if present."""
+    params = without(params)
+    values = params.getlist(name)
+    if value in values:
+        values.remove(value)
+    elif single:
+        values = [value]
+    else:
+        values.append(value)
+    params.setlist(name, values)
+    return params.urlencode()
+
+
+def _matching(params: QueryDict, *ignoring: str) -> QuerySet[Article]:
+    filterset = ArticleFilter(without(params, *ignoring, "sort"), queryset=Article.objects.all())
+    return filterset.qs.order_by().values("pk")
+
+
+def build_facets(params: QueryDict) -> list[Facet]:
+    keyword_rows = (
+        ArticleKeyword.objects.filter(article__in=_matching(params))
+        .values("keyword__slug", "keyword__name")
+        .annotate(count=Count("article", distinct=True))
+        .order_by("-count", "keyword__name")[:FACET_SIZE]
+    )
+    journal_rows = (
+        Article.objects.filter(pk__in=_matching(params, "journal"), journal__isnull=False)
+        .values("journal__slug", "journal__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "journal__name")[:FACET_SIZE]
+    )
+    author_rows = (
+        Authorship.objects.filter(article__in=_matching(params, "author"))
+        .values("author__slug", "author__family", "author__given")
+        .annotate(count=Count("article", distinct=True))
+        .order_by("-count", "author__family")[:FACET_SIZE]
+    )
+    year_rows = (
+        Article.objects.filter(pk__in=_matching(params, "year_min", "year_max"), year__isnull=False)
+        .values("year")
+        .annotate(count=Count("pk"))
+        .order_by("-year")[:60]
+    )
+    type_rows = (
+        Article.objects.filter(pk__in=_matching(params, "type"))
+        .values("entry_type")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "entry_type")
+    )
+
+    def facet(name: str, title: str, rows: list[tuple[str, str, int]], single: bool) -> Facet:
+        chosen = params.getlist(name)
+        return Facet(
+            name,
+            title,
+            [
+                FacetValue(
+                    value,
+                    label,
+                    count,
+                    value in chosen,
+                    toggled(params, name, value, single=single),
+                )
+                for value, label, count in rows
+            ],
+        )
+
+    return [
+        facet(
+            "keyword",
+            "Keywords",
+            [(r["keyword__slug"], r["keyword__name"], r["count"]) for r in keyword_rows],
+            False,
+        ),
+        facet(
+            "journal",
+            "Journals",
+            [(r["journal__slug"], r["journal__name"], r["count"]) for r in journal_rows],
+            False,
+        ),
+        facet(
+            "author",
+            "Authors",
+            [
+                (
+                    r["author__slug"],
+                    ", ".join(p for p in (r["author__family"], r["author__given"]) if p),
+                    r["count"],
+                )
+                for r in author_rows
+            ],
+            True,
+        ),
+        Facet(
+            "year",
+            "Years",
+            [
+                FacetValue(
+                    str(r["year"]),
+                    str(r["year"]),
+                    r["count"],
+                    params.get("year_min") == params.get("year_max") == str(r["year"]),
+                    _year_url(params, r["year"]),
+                )
+                for r in year_rows
+            ],
+        ),
+        facet("type", "Types", [(r["entry_type"], r["entry_type"], r["count"]) for r in type_rows], True),
+    ]
+
+
+def _year_url(params: QueryDict, year: int) -> str:
+    params = without(params, "year_min", "year_max")
+    params["year_min"] = params["year_max"] = str(year)
+    return params.urlencode()

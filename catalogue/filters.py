@@ -1,0 +1,99 @@
+"""The list page's filters, built on django-filter.
+
+Keywords combine with AND (each one narrows the list), journals with OR (a
+reader picks the journals they trust), as the query string repeats them:
+`?keyword=pain&keyword=analgesia&journal=radiology&journal=pain-medicine`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.validators import validate_slug
+from django.db.models import Exists, OuterRef, QuerySet
+
+from catalogue.models import Article, ArticleKeyword, Authorship
+from catalogue.search import search_articles
+
+SORTS = {
+    "newest": ("-year", "-month", "title", "pk"),
+    "oldest": ("year", "month", "title", "pk"),
+    "title": ("title", "pk"),
+    "added": ("-created_at", "-pk"),
+}
+
+
+class SlugListField(forms.Field):
+    """Every value of a repeated query parameter, each a valid slug."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        return list(dict.fromkeys(v.strip() for v in values if v.strip()))[:20]
+
+    def validate(self, value: list[str]) -> None:
+        for slug in value:
+            validate_slug(slug)
+
+
+class SlugListFilter(django_filters.Filter):
+    field_class = SlugListField
+
+
+class ArticleFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    keyword = SlugListFilter(method="filter_keywords")
+    journal = SlugListFilter(field_name="journal__slug", lookup_expr="in")
+    author = SlugListFilter(method="filter_authors")
+    year_min = django_filters.NumberFilter(
+        field_name="year", lookup_expr="gte", label="From year", min_value=0, max_value=9999
+    )
+    year_max = django_filters.NumberFilter(
+        field_name="year", lookup_expr="lte", label="To year", min_value=0, max_value=9999
+    )
+    type = django_filters.CharFilter(field_name="entry_type", label="Type", max_length=50)
+    sort = django_filters.ChoiceFilter(
+        method="sort_by",
+        choices=[(name, name.capitalize()) for name in SORTS],
+        empty_label="Newest",
+    )
+
+    class Meta:
+        model = Article
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
+        return search_articles(queryset, value)
+
+    def filter_keywords(
+        self, queryset: QuerySet[Article], name: str, value: list[str]
+    ) -> QuerySet[Article]:
+        for slug in value:
+            queryset = queryset.filter(
+                Exists(ArticleKeyword.objects.filter(article=OuterRef("pk"), keyword__slug=slug))
+            )
+        return queryset
+
+    def filter_authors(
+        self, queryset: QuerySet[Article], name: str, value: list[str]
+    ) -> QuerySet[Article]:
+        for slug in value:
+            queryset = queryset.filter(
+                Exists(Authorship.objects.filter(article=OuterRef("pk"), author__slug=slug))
+            )
+        return queryset
+
+    def sort_by(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
+        # Ordering is applied in filter_queryset, so that it also applies
+        # when no sort was asked for.
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Article]) -> QuerySet[Article]:
+        queryset = super().filter_queryset(queryset)
+        sort = self.form.cleaned_data.get("sort") or "newest"
+        return queryset.order_by(*SORTS[sort])

@@ -1,0 +1,58 @@
+"""`manage.py import_bibtex FILE...`: import BibTeX files from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from catalogue.bibtex import UnreadableFile
+from catalogue.importer import import_bibtex
+
+
+class Command(BaseCommand):
+    help = "Import BibTeX files into the catalogue, updating what it already holds."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+        parser.add_argument(
+            "--no-progress", action="store_true", help="Do not draw a progress bar."
+        )
+
+    def handle(self, *args: Any, files: list[Path], no_progress: bool, **options: Any) -> None:
+        unreadable = []
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                unreadable.append(f"{path}: {error.strerror or error}")
+                self.stderr.write(self.style.ERROR(f"{path}: cannot read: {error.strerror or error}"))
+                continue
+            with tqdm(
+                total=0, unit=" entries", desc=path.name, disable=no_progress, file=self.stderr
+            ) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                try:
+                    batch = import_bibtex(data, source_name=path.name, progress=progress)
+                except UnreadableFile as error:
+                    unreadable.append(f"{path}: {error}")
+                    self.stderr.write(self.style.ERROR(f"{path}: {error}"))
+                    continue
+            self.stdout.write(
+                f"{path}: {batch.created_count} created, {batch.updated_count} updated, "
+                f"{batch.unchanged_count} unchanged, {batch.failed_count} failed "
+                f"(import batch {batch.pk})"
+            )
+            for problem in batch.problems:
+                style = self.style.ERROR if problem["severity"] == "error" else self.style.WARNING
+                where = f"line {problem['line']}" if problem["line"] else "file"
+                key = f" ({problem['key']})" if problem["key"] else ""
+                self.stdout.write(style(f"  {problem['severity']}: {where}{key}: {problem['message']}"))
+        if unreadable:
+            raise CommandError(f"{len(unreadable)} file(s) could not be read: " + "; ".join(unreadable))

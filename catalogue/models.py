@@ -1,0 +1,352 @@
+"""The catalogue's data: articles with ordered authors, keywords and journals.
+
+Authors, keywords and journals each carry a `normalised` form that is unique:
+it is what imports match on, so "Müller, J." and "Muller, J." are one author
+and "Pain" and " pain " one keyword. Every article keeps the BibTeX it came
+from and every field the catalogue has no column for, so nothing the source
+said is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from django.utils.text import slugify
+
+from catalogue.bibtex.identifiers import normalise_doi, normalise_issn
+from catalogue.bibtex.keywords import normalise_keyword
+from catalogue.bibtex.records import Person
+from catalogue.bibtex.text import fold, normalise_person
+
+SLUG_LENGTH = 200
+
+
+def unique_slug(model: type[models.Model], text: str, *, exclude_pk: int | None = None) -> str:
+    """A slug for `text` not yet used by any row of `model`: "pain", "pain-2", ..."""
+    base = slugify(fold(text))[:SLUG_LENGTH].strip("-") or "item"
+    taken = set(
+        model._default_manager.filter(slug__startswith=base)
+        .exclude(pk=exclude_pk)
+        .values_list("slug", flat=True)
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def validate_issn(value: str) -> None:
+    if value and normalise_issn(value) != value:
+        raise ValidationError("Enter an ISSN as 1234-567X with a valid check digit.")
+
+
+class SluggedModel(models.Model):
+    """A model with a unique slug made from `slug_source()` on first save."""
+
+    slug = models.SlugField(max_length=SLUG_LENGTH + 10, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def slug_source(self) -> str:
+        raise NotImplementedError
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:
+            self.slug = unique_slug(type(self), self.slug_source(), exclude_pk=self.pk)
+        super().save(*args, **kwargs)
+
+
+class Journal(SluggedModel):
+    name = models.CharField(max_length=500)
+    normalised = models.CharField(max_length=500, unique=True, editable=False)
+    abbreviation = models.CharField(max_length=200, blank=True)
+    issn = models.CharField("ISSN", max_length=9, blank=True, validators=[validate_issn])
+    publisher = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def slug_source(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalised = normalise_journal(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:journal-detail", args=[self.slug])
+
+
+def normalise_journal(name: str) -> str:
+    return " ".join(fold(name).replace(".", " ").split())[:500]
+
+
+class Author(SluggedModel):
+    family = models.CharField("family name", max_length=300)
+    given = models.CharField("given names", max_length=300, blank=True)
+    prefix = models.CharField(
+        max_length=100, blank=True, help_text="Particles such as “van der” or “de la”."
+    )
+    suffix = models.CharField(max_length=50, blank=True, help_text="Such as “Jr.” or “III”.")
+    is_organisation = models.BooleanField(
+        default=False, help_text="A corporate author, such as a committee or an agency."
+    )
+    normalised = models.CharField(max_length=700, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["family", "given"]
+
+    def __str__(self) -> str:
+        return self.sort_name
+
+    @property
+    def person(self) -> Person:
+        return Person(
+            family=self.family,
+            given=self.given,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            is_organisation=self.is_organisation,
+        )
+
+    @property
+    def display_name(self) -> str:
+        return self.person.display_name
+
+    @property
+    def sort_name(self) -> str:
+        """ "Berg, Jan van der" style, as reference lists sort."""
+        family = " ".join(p for p in (self.prefix, self.family) if p)
+        rest = ", ".join(p for p in (self.suffix, self.given) if p)
+        return f"{family}, {rest}" if rest else family
+
+    def slug_source(self) -> str:
+        return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalised = normalise_person(self.person)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:author-detail", args=[self.slug])
+
+
+class Keyword(SluggedModel):
+    name = models.CharField(max_length=300)
+    normalised = models.CharField(max_length=300, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def slug_source(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalised = normalise_keyword(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:keyword-detail", args=[self.slug])
+
+
+class ImportBatch(models.Model):
+    """One run of the importer, with its counts and every problem it met."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    source_name = models.CharField(max_length=300)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # [{"line": 12, "key": "smith2020", "message": "...", "severity": "error"}, ...]
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+        permissions = [("import_bibtex", "Can import BibTeX files")]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [p for p in self.problems if p.get("severity") == "error"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return [p for p in self.problems if p.get("severity") != "error"]
+
+
+class ArticleQuerySet(models.QuerySet["Article"]):
+    def for_listing(self) -> ArticleQuerySet:
+        """Everything a list of articles shows, in a fixed number of queries."""
+        return self.select_related("journal").prefetch_related(
+            Prefetch(
+                "authorships",
+                queryset=Authorship.objects.select_related("author").order_by("position"),
+            )
+        )
+
+    def for_detail(self) -> ArticleQuerySet:
+        return self.for_listing().select_related("import_batch").prefetch_related(
+            Prefetch(
+                "article_keywords",
+                queryset=ArticleKeyword.objects.select_related("keyword").order_by(
+                    "kind", "keyword__name"
+                ),
+            )
+        )
+
+
+class Article(models.Model):
+    citation_key = models.CharField(max_length=255, unique=True)
+    entry_type = models.CharField(max_length=50, default="article", db_index=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    volume = models.CharField(max_length=50, blank=True)
+    number = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=100, blank=True)
+    doi = models.CharField("DOI", max_length=255, blank=True)
+    url = models.CharField("URL", max_length=2000, blank=True)
+    publisher = models.CharField(max_length=500, blank=True)
+    issn = models.CharField("ISSN", max_length=9, blank=True, validators=[validate_issn])
+    language = models.CharField(max_length=100, blank=True)
+    journal = models.ForeignKey(
+        Journal, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
+    authors = models.ManyToManyField(Author, through="Authorship", related_name="articles")
+    authors_et_al = models.BooleanField(
+        "et al.", default=False, help_text="The source listed more authors than it named."
+    )
+    keywords = models.ManyToManyField(Keyword, through="ArticleKeyword", related_name="articles")
+    # Every source field without a column of its own (note, affiliation,
+    # funding_details, ...), lower-case names, decoded values.
+    extra_fields = models.JSONField(default=dict, blank=True)
+    source_bibtex = models.TextField("original entry", blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
+    # Title, authors, keywords, journal and abstract, accent- and case-folded:
+    # what `q` searches, the same way on SQLite and PostgreSQL.
+    search_text = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["doi"], condition=~Q(doi=""), name="unique_doi"),
+        ]
+        indexes = [
+            models.Index(fields=["journal", "year"]),
+            models.Index(fields=["entry_type", "year"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:article-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        self.doi = normalise_doi(self.doi) if self.doi else ""
+
+    @property
+    def ordered_authors(self) -> list[Author]:
+        """Authors in source order; uses the prefetch of `for_listing()`."""
+        return [a.author for a in self.authorships.all()]
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    def build_search_text(self) -> str:
+        return build_search_text(
+            title=self.title,
+            abstract=self.abstract,
+            journal=self.journal.name if self.journal else "",
+            authors=[a.author.display_name for a in self.authorships.select_related("author")],
+            keywords=list(self.keywords.values_list("name", flat=True)),
+        )
+
+    def refresh_search_text(self) -> None:
+        self.search_text = self.build_search_text()
+        Article.objects.filter(pk=self.pk).update(search_text=self.search_text)
+
+
+def build_search_text(
+    *, title: str, abstract: str, journal: str, authors: list[str], keywords: list[str]
+) -> str:
+    return fold(" \n".join([title, " ".join(authors), " ".join(keywords), journal, abstract]))
+
+
+class Authorship(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="authorships")
+    position = models.PositiveIntegerField(help_text="1 for the first author.")
+
+    class Meta:
+        ordering = ["article", "position"]
+        # No unique (article, position): the admin saves reordered rows one
+        # at a time, so swapping two authors would trip it half way (SQLite
+        # has no deferred constraints). The importer and the admin both
+        # renumber positions 1..n.
+        indexes = [
+            models.Index(fields=["article", "position"]),
+            models.Index(fields=["author", "article"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.author}"
+
+
+class ArticleKeyword(models.Model):
+    class Kind(models.TextChoices):
+        AUTHOR = "author", "author keyword"
+        INDEXED = "indexed", "indexing term"
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="article_keywords"
+    )
+    keyword = models.ForeignKey(Keyword, on_delete=models.PROTECT, related_name="article_keywords")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.AUTHOR)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "keyword", "kind"], name="unique_article_keyword_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["keyword", "article"])]
+
+    def __str__(self) -> str:
+        return f"{self.keyword} ({self.get_kind_display()})"
+
+
+def counted(queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+    """Annotate authors, keywords or journals with how many articles they have."""
+    return queryset.annotate(article_count=Count("articles", distinct=True))

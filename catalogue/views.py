@@ -1,0 +1,210 @@
+"""The catalogue's pages: plain function views over the models."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalogue.bibtex import UnreadableFile
+from catalogue.exporters import article_to_bibtex, articles_to_bibtex
+from catalogue.facets import build_facets, without
+from catalogue.filters import ArticleFilter
+from catalogue.forms import UploadForm
+from catalogue.importer import import_bibtex
+from catalogue.models import Article, Author, ImportBatch, Journal, Keyword, counted
+
+INDEX_PAGE_SIZE = 100
+
+
+def _page(request: HttpRequest, items: QuerySet, size: int) -> Page:
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
+    """(label, query string without it) for every filter in use."""
+    params = filterset.data
+    data = filterset.form.cleaned_data if filterset.is_valid() else {}
+    names = {
+        "keyword": dict(Keyword.objects.filter(slug__in=data.get("keyword") or []).values_list("slug", "name")),
+        "journal": dict(Journal.objects.filter(slug__in=data.get("journal") or []).values_list("slug", "name")),
+        "author": {a.slug: a.sort_name for a in Author.objects.filter(slug__in=data.get("author") or [])},
+    }
+    active = []
+    for name in ("keyword", "journal", "author"):
+        for slug in data.get(name) or []:
+            remaining = without(params)
+            remaining.setlist(name, [s for s in params.getlist(name) if s != slug])
+            active.append((f"{name.capitalize()}: {names[name].get(slug, slug)}", remaining.urlencode()))
+    for name, label in (("q", "Search"), ("year_min", "From"), ("year_max", "To"), ("type", "Type")):
+        if data.get(name) not in (None, ""):
+            value = data[name]
+            shown = int(value) if name.startswith("year") else value
+            active.append((f"{label}: {shown}", without(params, name).urlencode()))
+    return active
+
+
+@require_GET
+def article_list(request: HttpRequest) -> HttpResponse:
+    filterset = ArticleFilter(request.GET, queryset=Article.objects.for_listing())
+    page = _page(request, filterset.qs, settings.CATALOGUE_PAGE_SIZE)
+    return render(
+        request,
+        "catalogue/article_list.html",
+        {
+            "filterset": filterset,
+            "page": page,
+            "facets": build_facets(request.GET),
+            "active_filters": _active_filters(filterset),
+            "query_string": without(request.GET).urlencode(),
+            "export_query": without(request.GET).urlencode(),
+        },
+        status=200 if filterset.is_valid() else 400,
+    )
+
+
+@require_GET
+def export_bibtex(request: HttpRequest) -> HttpResponse:
+    """Every article matching the list's filters, not just one page, as .bib."""
+    filterset = ArticleFilter(request.GET, queryset=Article.objects.for_detail())
+    articles = filterset.qs.iterator(chunk_size=500)
+    response = StreamingHttpResponse(
+        articles_to_bibtex(articles), content_type="application/x-bibtex; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="catalogue.bib"'
+    return response
+
+
+@require_GET
+def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    article = get_object_or_404(Article.objects.for_detail(), pk=pk)
+    return render(
+        request,
+        "catalogue/article_detail.html",
+        {"article": article, "bibtex": article_to_bibtex(article)},
+    )
+
+
+@require_GET
+def article_bibtex(request: HttpRequest, pk: int) -> HttpResponse:
+    article = get_object_or_404(Article.objects.for_detail(), pk=pk)
+    response = HttpResponse(article_to_bibtex(article), content_type="application/x-bibtex; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{article.pk}.bib"'
+    return response
+
+
+def _index(request: HttpRequest, queryset: QuerySet, template: str, name_field: str) -> HttpResponse:
+    """An index of keywords, journals or authors with article counts."""
+    contains = request.GET.get("contains", "").strip()[:100]
+    items = counted(queryset)
+    if contains:
+        items = items.filter(**{f"{name_field}__icontains": contains})
+    order = request.GET.get("order")
+    # Lower(): SQLite and PostgreSQL collate case differently; sort the same on both.
+    by_name = Lower(name_field)
+    items = items.order_by("-article_count", by_name) if order == "count" else items.order_by(by_name)
+    return render(
+        request,
+        template,
+        {
+            "page": _page(request, items, INDEX_PAGE_SIZE),
+            "contains": contains,
+            "order": order,
+            "index_query": without(request.GET).urlencode(),
+        },
+    )
+
+
+def _articles_of(request: HttpRequest, template: str, context: dict, articles: QuerySet[Article]) -> HttpResponse:
+    context["page"] = _page(request, articles.for_listing(), settings.CATALOGUE_PAGE_SIZE)
+    return render(request, template, context)
+
+
+@require_GET
+def keyword_list(request: HttpRequest) -> HttpResponse:
+    return _index(request, Keyword.objects.all(), "catalogue/keyword_list.html", "name")
+
+
+@require_GET
+def keyword_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    keyword = get_object_or_404(Keyword, slug=slug)
+    return _articles_of(
+        request, "catalogue/keyword_detail.html", {"keyword": keyword}, Article.objects.filter(pk__in=keyword.article_keywords.values("article"))
+    )
+
+
+@require_GET
+def journal_list(request: HttpRequest) -> HttpResponse:
+    return _index(request, Journal.objects.all(), "catalogue/journal_list.html", "name")
+
+
+@require_GET
+def journal_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    journal = get_object_or_404(Journal, slug=slug)
+    return _articles_of(request, "catalogue/journal_detail.html", {"journal": journal}, journal.articles.all())
+
+
+@require_GET
+def author_list(request: HttpRequest) -> HttpResponse:
+    return _index(request, Author.objects.all(), "catalogue/author_list.html", "family")
+
+
+@require_GET
+def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    author = get_object_or_404(Author, slug=slug)
+    return _articles_of(request, "catalogue/author_detail.html", {"author": author}, author.articles.all())
+
+
+@login_required
+@permission_required("catalogue.import_bibtex", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    batch = None
+    try:
+        form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    except RequestDataTooBig:
+        form = UploadForm()
+        form.add_error(
+            None,
+            f"The pasted text is over the {filesizeformat(settings.CATALOGUE_UPLOAD_MAX_BYTES)} limit; "
+            "upload it as a file instead, or split it.",
+        )
+    status = 200
+    if form.is_bound and form.is_valid():
+        data, name = form.bibtex()
+        try:
+            batch = import_bibtex(data, source_name=name, user=request.user)
+        except UnreadableFile as error:
+            form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
+            status = 400
+    elif form.is_bound or form.errors:
+        status = 400
+    return render(
+        request,
+        "catalogue/upload.html",
+        {"form": form, "batch": batch, "upload_limit": settings.CATALOGUE_UPLOAD_MAX_BYTES},
+        status=status,
+    )
+
+
+@login_required
+@permission_required("catalogue.import_bibtex", raise_exception=True)
+@require_GET
+def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+    return render(request, "catalogue/import_batch_detail.html", {"batch": batch})
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers: answers only if the database does."""
+    Article.objects.exists()
+    return HttpResponse("ok", content_type="text/plain")
+

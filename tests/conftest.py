@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from catalogue.importer import import_bibtex
+from catalogue.models import ImportBatch
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def seed_bytes() -> bytes:
+    """The owner's own example: a Scopus export of one review article."""
+    return (DATA / "seed.bib").read_bytes()
+
+
+@pytest.fixture
+def import_text(db: None) -> Callable[..., ImportBatch]:
+    def run(text: str | bytes, source_name: str = "test.bib") -> ImportBatch:
+        return import_bibtex(text, source_name=source_name)
+
+    return run
+
+
+@pytest.fixture
+def seeded(import_text: Callable[..., ImportBatch], seed_bytes: bytes) -> ImportBatch:
+    return import_text(seed_bytes, "seed.bib")
+
+
+@pytest.fixture
+def importer_user(db: None) -> User:
+    user = User.objects.create_user("importer", password="a-long-test-password")
+    user.user_permissions.add(Permission.objects.get(codename="import_bibtex"))
+    return user
+
+
+@pytest.fixture
+def importer_client(importer_user: User) -> Client:
+    client = Client()
+    client.force_login(importer_user)
+    return client
+
+
+def entry(key: str, **fields: str) -> str:
+    """A small @article entry for tests: entry("k1", title="T", year="2020")."""
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items())
+    return f"@article{{{key},\n{body}\n}}\n"

@@ -1,0 +1,43 @@
+"""`manage.py import_bibtex` on the command line."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalogue.models import Article
+from tests.conftest import DATA, entry
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("import_bibtex", *args, "--no-progress", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_command_imports_and_summarises(tmp_path: Path) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_text(entry("a", title="One") + "@article{b,\n title={Open\n\n" + entry("c", title="Two"))
+    output = run(str(path))
+    assert "refs.bib: 2 created, 0 updated, 0 unchanged, 1 failed" in output
+    assert "error: line 4 (b):" in output
+    assert Article.objects.count() == 2
+
+
+def test_command_reimport_reports_unchanged() -> None:
+    run(str(DATA / "seed.bib"))
+    assert "0 created, 0 updated, 1 unchanged, 0 failed" in run(str(DATA / "seed.bib"))
+
+
+def test_command_fails_when_a_file_cannot_be_read(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n\x00\x01binary")
+    with pytest.raises(CommandError, match="2 file\\(s\\) could not be read"):
+        run(str(pdf), str(tmp_path / "missing.bib"), str(DATA / "seed.bib"))
+    # The readable file was still imported.
+    assert Article.objects.count() == 1
