@@ -60,7 +60,7 @@ class ArticleFilter(django_filters.FilterSet):
     sort = django_filters.ChoiceFilter(
         method="sort_by",
         choices=[(name, name.capitalize()) for name in SORTS],
-        empty_label="Newest",
+        empty_label=None,
     )
 
     class Meta:

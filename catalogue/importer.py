@@ -13,23 +13,17 @@ part way leaves the catalogue as it was.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Prefetch, Q
 
-from catalogue.bibtex import (
-    ParseResult,
-    Person,
-    Problem,
-    Record,
-    decode_bytes,
-    read_bibtex,
-)
-from catalogue.bibtex.keywords import normalise_keyword
-from catalogue.bibtex.text import normalise_person
+from catalogue.bibtex import ParseResult, Problem, Record, decode_bytes, read_bibtex
+from catalogue.bibtex.text import normalise_title
 from catalogue.models import (
     Article,
     ArticleKeyword,
@@ -39,8 +33,7 @@ from catalogue.models import (
     Journal,
     Keyword,
     build_search_text,
-    normalise_journal,
-    unique_slug,
+    unique_slugs,
 )
 
 CHUNK_SIZE = 500
@@ -140,30 +133,92 @@ def _clip(record: Record, values: dict[str, Any], problems: list[Problem]) -> No
 
 
 class _BatchWriter:
-    """Writes records chunk by chunk, looking up what exists once per chunk."""
+    """Writes records a chunk at a time: a handful of queries per chunk.
+
+    Authors, keywords, journals and the articles that might match are looked
+    up once per chunk; new rows go in with bulk_create.
+    """
 
     def __init__(self, batch: ImportBatch, problems: list[Problem]) -> None:
         self.batch = batch
         self.problems = problems
+        # Article pk -> line of the entry that matched or created it in this
+        # import, to tell a copy of an entry from a version of it.
+        self.written: dict[int, int] = {}
 
     def write_chunk(self, records: list[Record]) -> None:
         records = [r for r in records if self._usable(r)]
-        authors = self._authors(p for r in records for p in r.authors)
-        keywords = self._keywords(k.name for r in records for k in r.keywords)
-        journals = self._journals(records)
-        by_doi, by_key = self._existing_articles(records)
+        authors = _get_or_create(
+            Author,
+            {
+                p: Author(
+                    family=p.family[:300],
+                    given=p.given[:300],
+                    prefix=p.prefix[:100],
+                    suffix=p.suffix[:50],
+                    is_organisation=p.is_organisation,
+                )
+                for r in records
+                for p in r.authors
+            },
+        )
+        keywords = _get_or_create(
+            Keyword, {k.name: Keyword(name=k.name[:300]) for r in records for k in r.keywords}
+        )
+        journals = _get_or_create(
+            Journal,
+            {
+                r.journal: Journal(
+                    name=r.journal[:500],
+                    abbreviation=r.journal_abbreviation[:200],
+                    issn=r.issn,
+                    publisher=r.publisher[:500],
+                )
+                for r in reversed(records)  # the first record's details win
+                if r.journal
+            },
+        )
+        by_doi, by_source_key, taken_keys = self._existing_articles(records)
+        chunk = _Chunk()
         for record in records:
-            article = by_doi.get(record.doi) if record.doi else None
+            article = self._match(record, by_doi, by_source_key, chunk)
+            if article is not None and (line := self._written_at(article, chunk)):
+                self.problems.append(
+                    Problem(
+                        record.line,
+                        record.key,
+                        f"the same record as the entry on line {line}; this copy was skipped",
+                        "warning",
+                    )
+                )
+                self.batch.unchanged_count += 1
+                continue
+            values = self._values(record, journals)
+            links = _Links(
+                authors=_unique_in_order(authors[p].pk for p in record.authors),
+                keywords=frozenset((keywords[k.name].pk, k.kind) for k in record.keywords),
+            )
             if article is None:
-                candidate = by_key.get(record.key.casefold())
-                # A key match is the same record only if the DOIs don't disagree:
-                # Scopus reuses keys such as "20231" for unrelated books.
-                if candidate and (not candidate.doi or not record.doi):
-                    article = candidate
-            article = self._write(record, article, authors, keywords, journals)
+                article = Article(
+                    citation_key=self._free_key(record, taken_keys),
+                    source_key=record.key,
+                    import_batch=self.batch,
+                    **values,
+                )
+                chunk.created.append(article)
+                chunk.links[id(article)] = links
+                taken_keys.add(article.citation_key)
+                by_source_key.setdefault(record.key, []).append(article)
+                self.batch.created_count += 1
+            elif self._update(article, values, links, chunk):
+                self.batch.updated_count += 1
+            else:
+                self.batch.unchanged_count += 1
+            chunk.written[id(article)] = (article, record.line)
             if article.doi:
                 by_doi[article.doi] = article
-            by_key[article.citation_key.casefold()] = article
+        chunk.save()
+        self.written.update((a.pk, line) for a, line in chunk.written.values())
 
     def _usable(self, record: Record) -> bool:
         for warning in record.warnings:
@@ -178,79 +233,15 @@ class _BatchWriter:
             return False
         return True
 
-    def _existing_articles(
-        self, records: list[Record]
-    ) -> tuple[dict[str, Article], dict[str, Article]]:
-        dois = {r.doi for r in records if r.doi}
-        keys = {r.key for r in records}
-        by_doi = {a.doi: a for a in Article.objects.filter(doi__in=dois)} if dois else {}
-        by_key = {a.citation_key.casefold(): a for a in Article.objects.filter(citation_key__in=keys)}
-        return by_doi, by_key
-
-    def _authors(self, people: Iterable[Person]) -> dict[str, Author]:
-        wanted = {normalise_person(p): p for p in people}
-        found = {a.normalised: a for a in Author.objects.filter(normalised__in=wanted)}
-        for normalised, person in wanted.items():
-            if normalised not in found:
-                found[normalised] = Author.objects.create(
-                    family=person.family[:300],
-                    given=person.given[:300],
-                    prefix=person.prefix[:100],
-                    suffix=person.suffix[:50],
-                    is_organisation=person.is_organisation,
-                )
-        return found
-
-    def _keywords(self, names: Iterable[str]) -> dict[str, Keyword]:
-        wanted = {normalise_keyword(name)[:300]: name for name in names}
-        found = {k.normalised: k for k in Keyword.objects.filter(normalised__in=wanted)}
-        for normalised, name in wanted.items():
-            if normalised not in found:
-                found[normalised] = Keyword.objects.create(name=name[:300])
-        return found
-
-    def _journals(self, records: list[Record]) -> dict[str, Journal]:
-        wanted: dict[str, Record] = {}
-        for record in records:
-            if record.journal:
-                wanted.setdefault(normalise_journal(record.journal), record)
-        found = {j.normalised: j for j in Journal.objects.filter(normalised__in=wanted)}
-        for normalised, record in wanted.items():
-            journal = found.get(normalised)
-            if journal is None:
-                found[normalised] = Journal.objects.create(
-                    name=record.journal[:500],
-                    abbreviation=record.journal_abbreviation[:200],
-                    issn=record.issn,
-                    publisher=record.publisher[:500],
-                )
-            elif not journal.issn and record.issn:
-                # Fill what an earlier import did not know; never overwrite curation.
-                journal.issn = record.issn
-                journal.save(update_fields=["issn"])
-        return found
-
-    def _write(
-        self,
-        record: Record,
-        article: Article | None,
-        authors: dict[str, Author],
-        keywords: dict[str, Keyword],
-        journals: dict[str, Journal],
-    ) -> Article:
+    def _values(self, record: Record, journals: dict[str, Journal]) -> dict[str, Any]:
         values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
         _clip(record, values, self.problems)
-        journal = journals.get(normalise_journal(record.journal)) if record.journal else None
-        values["journal_id"] = journal.pk if journal else None
+        values["journal_id"] = journals[record.journal].pk if record.journal else None
         values["authors_et_al"] = record.authors_et_al
         values["extra_fields"] = {
             k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
         }
         values["source_bibtex"] = record.source
-        author_ids = _unique_in_order(authors[normalise_person(p)].pk for p in record.authors)
-        keyword_links = _unique_in_order(
-            (keywords[normalise_keyword(k.name)[:300]].pk, k.kind) for k in record.keywords
-        )
         values["search_text"] = build_search_text(
             title=record.title,
             abstract=record.abstract,
@@ -258,42 +249,90 @@ class _BatchWriter:
             authors=[p.display_name for p in record.authors],
             keywords=[k.name for k in record.keywords],
         )
+        return values
 
-        if article is None:
-            article = Article(citation_key=self._free_key(record), import_batch=self.batch, **values)
-            article.save()
-            self._link(article, author_ids, keyword_links)
-            self.batch.created_count += 1
-            return article
-
-        current_authors = list(
-            article.authorships.order_by("position").values_list("author_id", flat=True)
+    @staticmethod
+    def _existing_articles(
+        records: list[Record],
+    ) -> tuple[dict[str, Article], dict[str, list[Article]], set[str]]:
+        """Articles a chunk's records may match: by DOI, and by key as written."""
+        dois = {r.doi for r in records if r.doi}
+        keys = {r.key for r in records}
+        found = Article.objects.filter(
+            Q(doi__in=dois) | Q(source_key__in=keys) | Q(citation_key__in=keys)
+        ).prefetch_related(
+            Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
+            "article_keywords",
         )
-        current_keywords = list(
-            article.article_keywords.order_by("pk").values_list("keyword_id", "kind")
+        by_doi: dict[str, Article] = {}
+        by_source_key: dict[str, list[Article]] = {}
+        taken_keys = set()
+        for article in found:
+            if article.doi:
+                by_doi[article.doi] = article
+            by_source_key.setdefault(article.source_key, []).append(article)
+            taken_keys.add(article.citation_key)
+        return by_doi, by_source_key, taken_keys
+
+    def _match(
+        self,
+        record: Record,
+        by_doi: dict[str, Article],
+        by_source_key: dict[str, list[Article]],
+        chunk: _Chunk,
+    ) -> Article | None:
+        """The article this record is a version of, if the catalogue has it.
+
+        The DOI decides when there is one. Otherwise the citation key, but a
+        key alone is weak: Scopus gives unrelated records one key
+        ("NoAuthor2019", "20231"). Among the articles imported under the key,
+        one with the same title is this record; failing that, one that this
+        import has not written yet is taken as an earlier version of it.
+        """
+        if record.doi and record.doi in by_doi:
+            return by_doi[record.doi]
+        candidates = [
+            a
+            for a in by_source_key.get(record.key, [])
+            if not (a.doi and record.doi and a.doi != record.doi)
+        ]
+        title = normalise_title(record.title)
+        for article in candidates:
+            if normalise_title(article.title) == title:
+                return article
+        for article in candidates:
+            if not self._written_at(article, chunk):
+                return article
+        return None
+
+    def _written_at(self, article: Article, chunk: _Chunk) -> int:
+        """The line of the entry that already wrote `article` in this import, or 0."""
+        if id(article) in chunk.written:
+            return chunk.written[id(article)][1]
+        return self.written.get(article.pk, 0) if article.pk else 0
+
+    def _update(self, article: Article, values: dict[str, Any], links: _Links, chunk: _Chunk) -> bool:
+        """Bring `article` in line with the record; False if nothing differed."""
+        current = chunk.links.get(id(article)) or _Links(
+            authors=[a.author_id for a in article.authorships.all()],
+            keywords=frozenset((k.keyword_id, k.kind) for k in article.article_keywords.all()),
         )
         changed = [name for name, value in values.items() if getattr(article, name) != value]
-        links_changed = current_authors != author_ids or set(current_keywords) != set(
-            keyword_links
-        )
-        if not changed and not links_changed:
-            self.batch.unchanged_count += 1
-            return article
+        if not changed and current == links:
+            return False
         for name in changed:
             setattr(article, name, values[name])
         article.import_batch = self.batch
-        article.save()
-        if links_changed:
-            article.authorships.all().delete()
-            article.article_keywords.all().delete()
-            self._link(article, author_ids, keyword_links)
-        self.batch.updated_count += 1
-        return article
+        if article.pk is not None:
+            chunk.updated[article.pk] = article
+        if current != links:
+            chunk.links[id(article)] = links
+        return True
 
-    def _free_key(self, record: Record) -> str:
+    def _free_key(self, record: Record, taken_keys: set[str]) -> str:
         """The record's key, or a suffixed one if a different record holds it."""
         key, suffix = record.key, 0
-        while Article.objects.filter(citation_key__iexact=key).exists():
+        while key in taken_keys or (suffix and Article.objects.filter(citation_key=key).exists()):
             suffix += 1
             key = f"{record.key}-{suffix}"
         if key != record.key:
@@ -307,20 +346,70 @@ class _BatchWriter:
             )
         return key
 
-    @staticmethod
-    def _link(article: Article, author_ids: list[int], keyword_links: list[tuple[int, str]]) -> None:
+
+@dataclass(frozen=True)
+class _Links:
+    authors: list[int]  # author ids in order
+    keywords: frozenset[tuple[int, str]]  # (keyword id, kind)
+
+
+@dataclass
+class _Chunk:
+    """What a chunk will write once all its records are matched."""
+
+    created: list[Article] = field(default_factory=list)
+    updated: dict[int, Article] = field(default_factory=dict)
+    # The links each new article gets, and each updated one whose authors or
+    # keywords changed, by id() of the article (new ones have no pk yet).
+    links: dict[int, _Links] = field(default_factory=dict)
+    # Every article a record of this chunk matched or created, with its line.
+    written: dict[int, tuple[Article, int]] = field(default_factory=dict)
+
+    def save(self) -> None:
+        Article.objects.bulk_create(self.created)
+        for article in self.updated.values():
+            article.save()
+        relinked = [a for a in self.updated.values() if id(a) in self.links]
+        Authorship.objects.filter(article__in=relinked).delete()
+        ArticleKeyword.objects.filter(article__in=relinked).delete()
+        articles = [*self.created, *relinked]
         Authorship.objects.bulk_create(
             Authorship(article=article, author_id=author_id, position=position)
-            for position, author_id in enumerate(author_ids, start=1)
+            for article in articles
+            for position, author_id in enumerate(self.links[id(article)].authors, start=1)
         )
         ArticleKeyword.objects.bulk_create(
             ArticleKeyword(article=article, keyword_id=keyword_id, kind=kind)
-            for keyword_id, kind in keyword_links
+            for article in articles
+            for keyword_id, kind in sorted(self.links[id(article)].keywords)
         )
+
+
+SluggedT = TypeVar("SluggedT", Author, Keyword, Journal)
+
+
+def _get_or_create(model: type[SluggedT], wanted: dict[Any, SluggedT]) -> dict[Any, SluggedT]:
+    """Map each source value to its row, creating the rows that don't exist.
+
+    `wanted` maps a source value (a Person, a keyword or journal name) to an
+    unsaved row; rows whose normalised forms match are one row.
+    """
+    for row in wanted.values():
+        row.normalise()
+    existing = {
+        row.normalised: row
+        for row in model._default_manager.filter(normalised__in={r.normalised for r in wanted.values()})
+    }
+    new = {}
+    for row in wanted.values():
+        if row.normalised not in existing:
+            new.setdefault(row.normalised, row)
+    for row, slug in zip(new.values(), unique_slugs(model, [r.slug_source() for r in new.values()])):
+        row.slug = slug
+    model._default_manager.bulk_create(new.values())
+    existing.update(new)
+    return {value: existing[row.normalised] for value, row in wanted.items()}
 
 
 def _unique_in_order(items: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
-
-
-__all__ = ["import_bibtex", "store_records", "unique_slug"]

@@ -27,19 +27,29 @@ from catalogue.bibtex.text import fold, normalise_person
 SLUG_LENGTH = 200
 
 
-def unique_slug(model: type[models.Model], text: str, *, exclude_pk: int | None = None) -> str:
-    """A slug for `text` not yet used by any row of `model`: "pain", "pain-2", ..."""
-    base = slugify(fold(text))[:SLUG_LENGTH].strip("-") or "item"
-    taken = set(
-        model._default_manager.filter(slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+def unique_slugs(model: type[models.Model], texts: list[str]) -> list[str]:
+    """Slugs for `texts`, unused by `model` and by each other: "pain", "pain-2".
+
+    One indexed query for the whole list, and one more per slug already
+    taken, so bulk imports stay fast.
+    """
+    bases = [slugify(fold(text))[:SLUG_LENGTH].strip("-") or "item" for text in texts]
+    manager = model._default_manager
+    taken = set(manager.filter(slug__in=set(bases)).values_list("slug", flat=True))
+    for base in {b for b in bases if b in taken}:
+        # "pain-2", "pain-3"... sort between "pain-" and "pain." ("." follows "-").
+        taken.update(
+            manager.filter(slug__gt=f"{base}-", slug__lt=f"{base}.").values_list("slug", flat=True)
+        )
+    slugs = []
+    for base in bases:
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
 
 
 def validate_issn(value: str) -> None:
@@ -48,7 +58,8 @@ def validate_issn(value: str) -> None:
 
 
 class SluggedModel(models.Model):
-    """A model with a unique slug made from `slug_source()` on first save."""
+    """A model with a unique `normalised` form, and a unique slug made from
+    `slug_source()` on first save."""
 
     slug = models.SlugField(max_length=SLUG_LENGTH + 10, unique=True, editable=False)
 
@@ -58,9 +69,22 @@ class SluggedModel(models.Model):
     def slug_source(self) -> str:
         raise NotImplementedError
 
+    def normalised_form(self) -> str:
+        raise NotImplementedError
+
+    def normalise(self) -> None:
+        """Set `normalised`, the unique form that imports match on.
+
+        The importer calls this (and `unique_slugs`) itself before
+        bulk_create, which bypasses save().
+        """
+        limit = self._meta.get_field("normalised").max_length
+        self.normalised = self.normalised_form()[:limit]
+
     def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalise()
         if not self.slug:
-            self.slug = unique_slug(type(self), self.slug_source(), exclude_pk=self.pk)
+            [self.slug] = unique_slugs(type(self), [self.slug_source()])
         super().save(*args, **kwargs)
 
 
@@ -80,16 +104,16 @@ class Journal(SluggedModel):
     def slug_source(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.normalised = normalise_journal(self.name)
-        super().save(*args, **kwargs)
+    def normalised_form(self) -> str:
+        return normalise_journal(self.name)
 
     def get_absolute_url(self) -> str:
         return reverse("catalogue:journal-detail", args=[self.slug])
 
 
 def normalise_journal(name: str) -> str:
-    return " ".join(fold(name).replace(".", " ").split())[:500]
+    """ "J. Chem. Phys." and "J Chem Phys" are one journal."""
+    return " ".join(fold(name).replace(".", " ").split())
 
 
 class Author(SluggedModel):
@@ -134,9 +158,8 @@ class Author(SluggedModel):
     def slug_source(self) -> str:
         return self.display_name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.normalised = normalise_person(self.person)
-        super().save(*args, **kwargs)
+    def normalised_form(self) -> str:
+        return normalise_person(self.person)
 
     def get_absolute_url(self) -> str:
         return reverse("catalogue:author-detail", args=[self.slug])
@@ -155,9 +178,8 @@ class Keyword(SluggedModel):
     def slug_source(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.normalised = normalise_keyword(self.name)
-        super().save(*args, **kwargs)
+    def normalised_form(self) -> str:
+        return normalise_keyword(self.name)
 
     def get_absolute_url(self) -> str:
         return reverse("catalogue:keyword-detail", args=[self.slug])
@@ -218,6 +240,9 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
 class Article(models.Model):
     citation_key = models.CharField(max_length=255, unique=True)
+    # The key as the source wrote it: citation_key gets a suffix when two
+    # different records share one, and imports match on this.
+    source_key = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
     entry_type = models.CharField(max_length=50, default="article", db_index=True)
     title = models.TextField()
     abstract = models.TextField(blank=True)
@@ -225,9 +250,9 @@ class Article(models.Model):
     month = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
-    volume = models.CharField(max_length=50, blank=True)
-    number = models.CharField(max_length=50, blank=True)
-    pages = models.CharField(max_length=100, blank=True)
+    volume = models.CharField(max_length=255, blank=True)
+    number = models.CharField(max_length=255, blank=True)
+    pages = models.CharField(max_length=255, blank=True)
     doi = models.CharField("DOI", max_length=255, blank=True)
     url = models.CharField("URL", max_length=2000, blank=True)
     publisher = models.CharField(max_length=500, blank=True)

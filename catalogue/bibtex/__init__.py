@@ -1,0 +1,32 @@
+"""Reading BibTeX into plain records. Django-free: never import Django here.
+
+>>> from catalogue.bibtex import read_bibtex
+>>> read_bibtex("@book{k, title={T}}").records[0].title
+'T'
+"""
+
+from .encoding import UnreadableFile, decode_bytes
+from .keywords import normalise_keyword, split_keywords
+from .latex import latex_to_unicode
+from .names import parse_names
+from .reader import read_bibtex
+from .records import Keyword, ParseResult, Person, Problem, Record
+from .text import fold, normalise_person, normalise_title
+
+__all__ = [
+    "Keyword",
+    "ParseResult",
+    "Person",
+    "Problem",
+    "Record",
+    "UnreadableFile",
+    "decode_bytes",
+    "fold",
+    "latex_to_unicode",
+    "normalise_keyword",
+    "normalise_person",
+    "normalise_title",
+    "parse_names",
+    "read_bibtex",
+    "split_keywords",
+]
