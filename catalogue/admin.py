@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.forms.models import BaseInlineFormSet
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from catalogue.models import (
@@ -117,7 +117,18 @@ class ArticleAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "entry_type", "citation_key", "authors_et_al"]}),
         (
             "Publication",
-            {"fields": ["journal", "year", "month", "volume", "number", "pages", "publisher", "issn"]},
+            {
+                "fields": [
+                    "journal",
+                    "year",
+                    "month",
+                    "volume",
+                    "number",
+                    "pages",
+                    "publisher",
+                    "issn",
+                ]
+            },
         ),
         ("Identifiers and links", {"fields": ["doi", "url", "language"]}),
         ("Content", {"fields": ["abstract", "extra_fields"]}),

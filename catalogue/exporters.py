@@ -92,7 +92,9 @@ def article_fields(article: Article) -> dict[str, str]:
     order = {name: i for i, name in enumerate(FIELD_ORDER)}
     return {
         name: value
-        for name, value in sorted(fields.items(), key=lambda item: (order.get(item[0], 99), item[0]))
+        for name, value in sorted(
+            fields.items(), key=lambda item: (order.get(item[0], 99), item[0])
+        )
         if value
     }
 
@@ -107,6 +109,9 @@ def articles_to_bibtex(articles: Iterable[Article]) -> Iterator[str]:
         entry = Entry(
             article.entry_type,
             article.citation_key,
-            [Field(name, "{" + _braced(value) + "}") for name, value in article_fields(article).items()],
+            [
+                Field(name, "{" + _braced(value) + "}")
+                for name, value in article_fields(article).items()
+            ],
         )
         yield bibtexparser.write_string(Library([entry]), unparse_stack=[]).strip() + "\n\n"

@@ -150,7 +150,12 @@ def build_facets(params: QueryDict) -> list[Facet]:
                 for r in year_rows
             ],
         ),
-        facet("type", "Types", [(r["entry_type"], r["entry_type"], r["count"]) for r in type_rows], True),
+        facet(
+            "type",
+            "Types",
+            [(r["entry_type"], r["entry_type"], r["count"]) for r in type_rows],
+            True,
+        ),
     ]
 
 

@@ -67,26 +67,20 @@ class ArticleFilter(django_filters.FilterSet):
         model = Article
         fields: list[str] = []
 
-    def filter_search(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
+    def filter_search(
+        self, queryset: QuerySet[Article], name: str, value: str
+    ) -> QuerySet[Article]:
         return search_articles(queryset, value)
 
     def filter_keywords(
         self, queryset: QuerySet[Article], name: str, value: list[str]
     ) -> QuerySet[Article]:
-        for slug in value:
-            queryset = queryset.filter(
-                Exists(ArticleKeyword.objects.filter(article=OuterRef("pk"), keyword__slug=slug))
-            )
-        return queryset
+        return _linked_to_each(queryset, ArticleKeyword, "keyword__slug", value)
 
     def filter_authors(
         self, queryset: QuerySet[Article], name: str, value: list[str]
     ) -> QuerySet[Article]:
-        for slug in value:
-            queryset = queryset.filter(
-                Exists(Authorship.objects.filter(article=OuterRef("pk"), author__slug=slug))
-            )
-        return queryset
+        return _linked_to_each(queryset, Authorship, "author__slug", value)
 
     def sort_by(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
         # Ordering is applied in filter_queryset, so that it also applies
@@ -97,3 +91,17 @@ class ArticleFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         sort = self.form.cleaned_data.get("sort") or "newest"
         return queryset.order_by(*SORTS[sort])
+
+
+def _linked_to_each(
+    queryset: QuerySet[Article],
+    link: type[ArticleKeyword] | type[Authorship],
+    lookup: str,
+    slugs: list[str],
+) -> QuerySet[Article]:
+    """Articles with a `link` row to every one of `slugs` (AND)."""
+    for slug in slugs:
+        queryset = queryset.filter(
+            Exists(link.objects.filter(article=OuterRef("pk"), **{lookup: slug}))
+        )
+    return queryset

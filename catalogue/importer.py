@@ -13,8 +13,8 @@ part way leaves the catalogue as it was.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -311,7 +311,9 @@ class _BatchWriter:
             return chunk.written[id(article)][1]
         return self.written.get(article.pk, 0) if article.pk else 0
 
-    def _update(self, article: Article, values: dict[str, Any], links: _Links, chunk: _Chunk) -> bool:
+    def _update(
+        self, article: Article, values: dict[str, Any], links: _Links, chunk: _Chunk
+    ) -> bool:
         """Bring `article` in line with the record; False if nothing differed."""
         current = chunk.links.get(id(article)) or _Links(
             authors=[a.author_id for a in article.authorships.all()],
@@ -398,13 +400,16 @@ def _get_or_create(model: type[SluggedT], wanted: dict[Any, SluggedT]) -> dict[A
         row.normalise()
     existing = {
         row.normalised: row
-        for row in model._default_manager.filter(normalised__in={r.normalised for r in wanted.values()})
+        for row in model._default_manager.filter(
+            normalised__in={r.normalised for r in wanted.values()}
+        )
     }
     new = {}
     for row in wanted.values():
         if row.normalised not in existing:
             new.setdefault(row.normalised, row)
-    for row, slug in zip(new.values(), unique_slugs(model, [r.slug_source() for r in new.values()])):
+    slugs = unique_slugs(model, [r.slug_source() for r in new.values()])
+    for row, slug in zip(new.values(), slugs, strict=True):
         row.slug = slug
     model._default_manager.bulk_create(new.values())
     existing.update(new)

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -66,6 +67,24 @@ class SluggedModel(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalise()
+        if not self.slug:
+            [self.slug] = unique_slugs(type(self), [self.slug_source()])
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # `normalised` is not on the admin form, so Django's own unique check
+        # skips it; without this a rename onto an existing name would fail
+        # with an IntegrityError instead of a message.
+        self.normalise()
+        twin = type(self)._default_manager.filter(normalised=self.normalised).exclude(pk=self.pk)
+        if twin.exists():
+            raise ValidationError(
+                f"“{twin.get()}” already exists and would be the same "
+                f"{self._meta.verbose_name}: edit that one instead."
+            )
+
     def slug_source(self) -> str:
         raise NotImplementedError
 
@@ -81,12 +100,6 @@ class SluggedModel(models.Model):
         limit = self._meta.get_field("normalised").max_length
         self.normalised = self.normalised_form()[:limit]
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.normalise()
-        if not self.slug:
-            [self.slug] = unique_slugs(type(self), [self.slug_source()])
-        super().save(*args, **kwargs)
-
 
 class Journal(SluggedModel):
     name = models.CharField(max_length=500)
@@ -101,14 +114,14 @@ class Journal(SluggedModel):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:journal-detail", args=[self.slug])
+
     def slug_source(self) -> str:
         return self.name
 
     def normalised_form(self) -> str:
         return normalise_journal(self.name)
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalogue:journal-detail", args=[self.slug])
 
 
 def normalise_journal(name: str) -> str:
@@ -133,6 +146,9 @@ class Author(SluggedModel):
 
     def __str__(self) -> str:
         return self.sort_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:author-detail", args=[self.slug])
 
     @property
     def person(self) -> Person:
@@ -161,9 +177,6 @@ class Author(SluggedModel):
     def normalised_form(self) -> str:
         return normalise_person(self.person)
 
-    def get_absolute_url(self) -> str:
-        return reverse("catalogue:author-detail", args=[self.slug])
-
 
 class Keyword(SluggedModel):
     name = models.CharField(max_length=300)
@@ -175,14 +188,14 @@ class Keyword(SluggedModel):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:keyword-detail", args=[self.slug])
+
     def slug_source(self) -> str:
         return self.name
 
     def normalised_form(self) -> str:
         return normalise_keyword(self.name)
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalogue:keyword-detail", args=[self.slug])
 
 
 class ImportBatch(models.Model):
@@ -228,12 +241,16 @@ class ArticleQuerySet(models.QuerySet["Article"]):
         )
 
     def for_detail(self) -> ArticleQuerySet:
-        return self.for_listing().select_related("import_batch").prefetch_related(
-            Prefetch(
-                "article_keywords",
-                queryset=ArticleKeyword.objects.select_related("keyword").order_by(
-                    "kind", "keyword__name"
-                ),
+        return (
+            self.for_listing()
+            .select_related("import_batch")
+            .prefetch_related(
+                Prefetch(
+                    "article_keywords",
+                    queryset=ArticleKeyword.objects.select_related("keyword").order_by(
+                        "kind", Lower("keyword__name")
+                    ),
+                )
             )
         )
 
@@ -354,9 +371,7 @@ class ArticleKeyword(models.Model):
         AUTHOR = "author", "author keyword"
         INDEXED = "indexed", "indexing term"
 
-    article = models.ForeignKey(
-        Article, on_delete=models.CASCADE, related_name="article_keywords"
-    )
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_keywords")
     keyword = models.ForeignKey(Keyword, on_delete=models.PROTECT, related_name="article_keywords")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.AUTHOR)
 

@@ -39,7 +39,9 @@ def parse_query(text: str) -> SearchQuery:
     query = SearchQuery()
     for match in TOKEN.finditer(text[:1000]):
         negated = bool(match.group(1) or match.group(3))
-        term = " ".join(fold(match.group(2) if match.group(2) is not None else match.group(4)).split())
+        term = " ".join(
+            fold(match.group(2) if match.group(2) is not None else match.group(4)).split()
+        )
         term = term.strip("-")
         if not term:
             continue

@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from catalogue import views
 
-
 catalogue_patterns = [
     path("", views.article_list, name="article-list"),
     path("export.bib", views.export_bibtex, name="export-bibtex"),

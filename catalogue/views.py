@@ -33,17 +33,30 @@ def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
     params = filterset.data
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
     names = {
-        "keyword": dict(Keyword.objects.filter(slug__in=data.get("keyword") or []).values_list("slug", "name")),
-        "journal": dict(Journal.objects.filter(slug__in=data.get("journal") or []).values_list("slug", "name")),
-        "author": {a.slug: a.sort_name for a in Author.objects.filter(slug__in=data.get("author") or [])},
+        "keyword": dict(
+            Keyword.objects.filter(slug__in=data.get("keyword") or []).values_list("slug", "name")
+        ),
+        "journal": dict(
+            Journal.objects.filter(slug__in=data.get("journal") or []).values_list("slug", "name")
+        ),
+        "author": {
+            a.slug: a.sort_name for a in Author.objects.filter(slug__in=data.get("author") or [])
+        },
     }
     active = []
     for name in ("keyword", "journal", "author"):
         for slug in data.get(name) or []:
             remaining = without(params)
             remaining.setlist(name, [s for s in params.getlist(name) if s != slug])
-            active.append((f"{name.capitalize()}: {names[name].get(slug, slug)}", remaining.urlencode()))
-    for name, label in (("q", "Search"), ("year_min", "From"), ("year_max", "To"), ("type", "Type")):
+            active.append(
+                (f"{name.capitalize()}: {names[name].get(slug, slug)}", remaining.urlencode())
+            )
+    for name, label in (
+        ("q", "Search"),
+        ("year_min", "From"),
+        ("year_max", "To"),
+        ("type", "Type"),
+    ):
         if data.get(name) not in (None, ""):
             value = data[name]
             shown = int(value) if name.startswith("year") else value
@@ -95,12 +108,16 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def article_bibtex(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article.objects.for_detail(), pk=pk)
-    response = HttpResponse(article_to_bibtex(article), content_type="application/x-bibtex; charset=utf-8")
+    response = HttpResponse(
+        article_to_bibtex(article), content_type="application/x-bibtex; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{article.pk}.bib"'
     return response
 
 
-def _index(request: HttpRequest, queryset: QuerySet, template: str, name_field: str) -> HttpResponse:
+def _index(
+    request: HttpRequest, queryset: QuerySet, template: str, name_field: str
+) -> HttpResponse:
     """An index of keywords, journals or authors with article counts."""
     contains = request.GET.get("contains", "").strip()[:100]
     items = counted(queryset)
@@ -109,7 +126,9 @@ def _index(request: HttpRequest, queryset: QuerySet, template: str, name_field: 
     order = request.GET.get("order")
     # Lower(): SQLite and PostgreSQL collate case differently; sort the same on both.
     by_name = Lower(name_field)
-    items = items.order_by("-article_count", by_name) if order == "count" else items.order_by(by_name)
+    items = (
+        items.order_by("-article_count", by_name) if order == "count" else items.order_by(by_name)
+    )
     return render(
         request,
         template,
@@ -122,7 +141,9 @@ def _index(request: HttpRequest, queryset: QuerySet, template: str, name_field: 
     )
 
 
-def _articles_of(request: HttpRequest, template: str, context: dict, articles: QuerySet[Article]) -> HttpResponse:
+def _articles_of(
+    request: HttpRequest, template: str, context: dict, articles: QuerySet[Article]
+) -> HttpResponse:
     context["page"] = _page(request, articles.for_listing(), settings.CATALOGUE_PAGE_SIZE)
     return render(request, template, context)
 
@@ -136,7 +157,10 @@ def keyword_list(request: HttpRequest) -> HttpResponse:
 def keyword_detail(request: HttpRequest, slug: str) -> HttpResponse:
     keyword = get_object_or_404(Keyword, slug=slug)
     return _articles_of(
-        request, "catalogue/keyword_detail.html", {"keyword": keyword}, Article.objects.filter(pk__in=keyword.article_keywords.values("article"))
+        request,
+        "catalogue/keyword_detail.html",
+        {"keyword": keyword},
+        Article.objects.filter(pk__in=keyword.article_keywords.values("article")),
     )
 
 
@@ -148,7 +172,9 @@ def journal_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def journal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     journal = get_object_or_404(Journal, slug=slug)
-    return _articles_of(request, "catalogue/journal_detail.html", {"journal": journal}, journal.articles.all())
+    return _articles_of(
+        request, "catalogue/journal_detail.html", {"journal": journal}, journal.articles.all()
+    )
 
 
 @require_GET
@@ -159,7 +185,9 @@ def author_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     author = get_object_or_404(Author, slug=slug)
-    return _articles_of(request, "catalogue/author_detail.html", {"author": author}, author.articles.all())
+    return _articles_of(
+        request, "catalogue/author_detail.html", {"author": author}, author.articles.all()
+    )
 
 
 @login_required
@@ -170,11 +198,11 @@ def upload(request: HttpRequest) -> HttpResponse:
     try:
         form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     except RequestDataTooBig:
+        limit = filesizeformat(settings.CATALOGUE_UPLOAD_MAX_BYTES)
         form = UploadForm()
         form.add_error(
             None,
-            f"The pasted text is over the {filesizeformat(settings.CATALOGUE_UPLOAD_MAX_BYTES)} limit; "
-            "upload it as a file instead, or split it.",
+            f"The pasted text is over the {limit} limit; upload it as a file instead, or split it.",
         )
     status = 200
     if form.is_bound and form.is_valid():
@@ -207,4 +235,3 @@ def health(request: HttpRequest) -> HttpResponse:
     """For load balancers: answers only if the database does."""
     Article.objects.exists()
     return HttpResponse("ok", content_type="text/plain")
-

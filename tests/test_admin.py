@@ -46,19 +46,31 @@ def test_import_batches_are_read_only(admin_client_seeded: Client) -> None:
     page = admin_client_seeded.get(f"/admin/catalogue/importbatch/{batch.pk}/change/")
     assert page.status_code == 200  # viewable
     assert b'name="_save"' not in page.content
-    assert admin_client_seeded.post(f"/admin/catalogue/importbatch/{batch.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        admin_client_seeded.post(
+            f"/admin/catalogue/importbatch/{batch.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert ImportBatch.objects.count() == 1
 
 
 def test_author_autocomplete_finds_by_family_name(admin_client_seeded: Client) -> None:
     response = admin_client_seeded.get(
         "/admin/autocomplete/",
-        {"term": "filipp", "app_label": "catalogue", "model_name": "authorship", "field_name": "author"},
+        {
+            "term": "filipp",
+            "app_label": "catalogue",
+            "model_name": "authorship",
+            "field_name": "author",
+        },
     )
     assert [r["text"] for r in response.json()["results"]] == ["Filippiadis, D."]
 
 
-def test_adding_an_article_with_three_ordered_authors(admin_client: Client, import_text: Importer) -> None:
+def test_adding_an_article_with_three_ordered_authors(
+    admin_client: Client, import_text: Importer
+) -> None:
     import_text(entry("x", title="X", author="Alpha, A. and Beta, B. and Gamma, G."))
     alpha, beta, gamma = (Author.objects.get(family=f) for f in ("Alpha", "Beta", "Gamma"))
     form = {
@@ -109,7 +121,10 @@ def test_reordering_authors_swaps_positions(admin_client: Client, import_text: I
     }
     response = admin_client.post(f"/admin/catalogue/article/{article.pk}/change/", form)
     assert response.status_code == 302
-    assert [a.family for a in Article.objects.for_listing().get().ordered_authors] == ["Beta", "Alpha"]
+    assert [a.family for a in Article.objects.for_listing().get().ordered_authors] == [
+        "Beta",
+        "Alpha",
+    ]
 
 
 def test_article_changelist_queries_do_not_grow(
@@ -118,7 +133,12 @@ def test_article_changelist_queries_do_not_grow(
     import_text(entry("k0", title="T0", author="A, B and C, D", journal="J0"))
     with django_assert_max_num_queries(40) as captured:
         admin_client.get("/admin/catalogue/article/")
-    import_text("".join(entry(f"k{i}", title=f"T{i}", author=f"A{i}, B and C{i}, D", journal=f"J{i}") for i in range(1, 9)))
+    import_text(
+        "".join(
+            entry(f"k{i}", title=f"T{i}", author=f"A{i}, B and C{i}, D", journal=f"J{i}")
+            for i in range(1, 9)
+        )
+    )
     with django_assert_max_num_queries(len(captured.captured_queries)):
         admin_client.get("/admin/catalogue/article/")
 
@@ -131,7 +151,9 @@ def test_other_changelist_queries_do_not_grow(
     with django_assert_max_num_queries(40) as captured:
         admin_client.get(f"/admin/catalogue/{model}/")
     for i in range(1, 6):
-        import_text(entry(f"k{i}", title=f"T{i}", author=f"A{i}, B", journal=f"J{i}", keywords=f"k{i}"))
+        import_text(
+            entry(f"k{i}", title=f"T{i}", author=f"A{i}, B", journal=f"J{i}", keywords=f"k{i}")
+        )
     with django_assert_max_num_queries(len(captured.captured_queries)):
         admin_client.get(f"/admin/catalogue/{model}/")
 
@@ -153,3 +175,14 @@ def test_staff_without_permissions_cannot_edit(client: Client, seeded: ImportBat
     client.force_login(staff)
     article = Article.objects.get()
     assert client.get(f"/admin/catalogue/article/{article.pk}/change/").status_code == 403
+
+
+def test_renaming_a_keyword_onto_another_is_refused_with_a_message(
+    admin_client: Client, import_text: Importer
+) -> None:
+    import_text(entry("k", title="T", keywords="pain; ache"))
+    ache = Keyword.objects.get(name="ache")
+    response = admin_client.post(f"/admin/catalogue/keyword/{ache.pk}/change/", {"name": "PAIN"})
+    assert response.status_code == 200
+    assert "“pain” already exists and would be the same keyword" in response.content.decode()
+    assert Keyword.objects.get(pk=ache.pk).name == "ache"

@@ -22,7 +22,9 @@ def run(*args: str) -> str:
 
 def test_command_imports_and_summarises(tmp_path: Path) -> None:
     path = tmp_path / "refs.bib"
-    path.write_text(entry("a", title="One") + "@article{b,\n title={Open\n\n" + entry("c", title="Two"))
+    path.write_text(
+        entry("a", title="One") + "@article{b,\n title={Open\n\n" + entry("c", title="Two")
+    )
     output = run(str(path))
     assert "refs.bib: 2 created, 0 updated, 0 unchanged, 1 failed" in output
     assert "error: line 4 (b):" in output

@@ -64,7 +64,9 @@ def test_seed_keywords_split_on_scopus_groups(seeded: ImportBatch, name: str) ->
 def test_seed_keyword_case_variants_are_one_keyword(seeded: ImportBatch) -> None:
     # "pain" (EMTREE, twice) and "Pain" (MeSH) are the same term.
     assert Keyword.objects.filter(normalised="pain").count() == 1
-    assert not Keyword.objects.filter(name__contains=",").filter(name__startswith="nitrous").exists()
+    assert (
+        not Keyword.objects.filter(name__contains=",").filter(name__startswith="nitrous").exists()
+    )
 
 
 def test_seed_keywords_are_indexing_terms(seeded: ImportBatch) -> None:
@@ -72,7 +74,9 @@ def test_seed_keywords_are_indexing_terms(seeded: ImportBatch) -> None:
     assert kinds == {ArticleKeyword.Kind.INDEXED}
 
 
-def test_reimport_changes_nothing(seeded: ImportBatch, import_text: Importer, seed_bytes: bytes) -> None:
+def test_reimport_changes_nothing(
+    seeded: ImportBatch, import_text: Importer, seed_bytes: bytes
+) -> None:
     before = Article.objects.get().updated_at
     again = import_text(seed_bytes, "seed.bib")
     assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 1)
@@ -159,7 +163,7 @@ def test_failure_while_storing_leaves_database_unchanged(
 
 def test_same_person_with_and_without_accents_is_one_author(import_text: Importer) -> None:
     import_text(
-        entry("a", title="One", author="M{\\\"u}ller, J.")
+        entry("a", title="One", author='M{\\"u}ller, J.')
         + entry("b", title="Two", author="Muller, J.")
         + entry("c", title="Three", author="Müller, Johann")
     )
@@ -184,7 +188,9 @@ def test_journal_matched_across_imports_by_name(import_text: Importer) -> None:
 
 
 def test_other_fields_are_kept(import_text: Importer) -> None:
-    import_text(entry("k", title="T", note="Cited by: 12; Export Date: 1 May 2021", art_number="5448"))
+    import_text(
+        entry("k", title="T", note="Cited by: 12; Export Date: 1 May 2021", art_number="5448")
+    )
     extra = Article.objects.get().extra_fields
     assert extra["note"] == "Cited by: 12; Export Date: 1 May 2021"
     assert extra["art_number"] == "5448"

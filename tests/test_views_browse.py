@@ -32,19 +32,26 @@ def test_detail_page_shows_every_seed_field_decoded(client: Client, seeded: Impo
     ]:
         assert text in page, text
     # Authors in order, each linked to their page.
-    positions = [page.index(f'href="/authors/{slug}/"') for slug in
-                 ["d-filippiadis", "e-efthymiou", "a-tsochatzis", "a-kelekis", "jd-prologo"]]
+    positions = [
+        page.index(f'href="/authors/{slug}/"')
+        for slug in ["d-filippiadis", "e-efthymiou", "a-tsochatzis", "a-kelekis", "jd-prologo"]
+    ]
     assert positions == sorted(positions)
 
 
-def test_detail_page_offers_bibtex_to_copy_and_download(client: Client, seeded: ImportBatch) -> None:
+def test_detail_page_offers_bibtex_to_copy_and_download(
+    client: Client, seeded: ImportBatch
+) -> None:
     article = Article.objects.get()
     page = client.get(article.get_absolute_url()).content.decode()
     assert "@article{2984889," in page
     download = client.get(f"/articles/{article.pk}/bibtex/")
     text = download.content.decode()
     assert download["Content-Disposition"].startswith("attachment")
-    assert "author = {Filippiadis, D. and Efthymiou, E. and Tsochatzis, A. and Kelekis, A. and Prologo, J.D.}" in text
+    assert (
+        "author = {Filippiadis, D. and Efthymiou, E. and Tsochatzis, A. and Kelekis, A. and "
+        "Prologo, J.D.}" in text
+    )
     assert "pages = {273--278}" in text
 
 
@@ -56,9 +63,22 @@ def test_exported_bibtex_reads_back_the_same(client: Client, seeded: ImportBatch
     exported = read_bibtex(client.get(f"/articles/{article.pk}/bibtex/").content.decode())
     assert exported.problems == []
     [again] = exported.records
-    for name in ["title", "year", "volume", "number", "pages", "doi", "issn", "journal", "abstract", "authors"]:
+    for name in [
+        "title",
+        "year",
+        "volume",
+        "number",
+        "pages",
+        "doi",
+        "issn",
+        "journal",
+        "abstract",
+        "authors",
+    ]:
         assert getattr(again, name) == getattr(original, name), name
-    assert {k.name.casefold() for k in again.keywords} == {k.name.casefold() for k in original.keywords}
+    assert {k.name.casefold() for k in again.keywords} == {
+        k.name.casefold() for k in original.keywords
+    }
 
 
 def test_missing_article_is_a_404(client: Client, db: None) -> None:
@@ -76,7 +96,9 @@ def test_missing_article_is_a_404(client: Client, db: None) -> None:
         ("/authors/d-filippiadis/", "Percutaneous cryoanalgesia"),
     ],
 )
-def test_browse_pages_list_their_articles(client: Client, seeded: ImportBatch, url: str, text: str) -> None:
+def test_browse_pages_list_their_articles(
+    client: Client, seeded: ImportBatch, url: str, text: str
+) -> None:
     response = client.get(url)
     assert response.status_code == 200
     assert text in response.content.decode()
@@ -85,7 +107,10 @@ def test_browse_pages_list_their_articles(client: Client, seeded: ImportBatch, u
 def test_index_counts_and_filter_box(client: Client, import_text: Importer) -> None:
     import_text(entry("a", title="A", keywords="ice; fire") + entry("b", title="B", keywords="ice"))
     response = client.get("/keywords/", {"order": "count"})
-    assert [(k.name, k.article_count) for k in response.context["page"]] == [("ice", 2), ("fire", 1)]
+    assert [(k.name, k.article_count) for k in response.context["page"]] == [
+        ("ice", 2),
+        ("fire", 1),
+    ]
     filtered = client.get("/keywords/", {"contains": "fir"})
     assert [k.name for k in filtered.context["page"]] == ["fire"]
 
@@ -126,7 +151,14 @@ def test_browse_page_queries_do_not_grow_with_articles(
     client: Client, import_text: Importer, django_assert_max_num_queries
 ) -> None:  # noqa: ANN001
     import_text(entry("k0", title="T0", author="P, Q and R, S", keywords="shared; a0", journal="J"))
-    urls = ["/keywords/shared/", "/journals/j/", "/authors/q-p/", "/keywords/", "/journals/", "/authors/"]
+    urls = [
+        "/keywords/shared/",
+        "/journals/j/",
+        "/authors/q-p/",
+        "/keywords/",
+        "/journals/",
+        "/authors/",
+    ]
     counts = {}
     for url in urls:
         with django_assert_max_num_queries(30) as captured:
@@ -134,7 +166,13 @@ def test_browse_page_queries_do_not_grow_with_articles(
         counts[url] = len(captured.captured_queries)
     import_text(
         "".join(
-            entry(f"k{i}", title=f"T{i}", author=f"P, Q and R{i}, S", keywords=f"shared; a{i}", journal="J")
+            entry(
+                f"k{i}",
+                title=f"T{i}",
+                author=f"P, Q and R{i}, S",
+                keywords=f"shared; a{i}",
+                journal="J",
+            )
             for i in range(1, 8)
         )
     )
@@ -148,7 +186,9 @@ def test_detail_page_queries_do_not_grow_with_authors(
 ) -> None:  # noqa: ANN001
     import_text(entry("few", title="Few", author="A, B", keywords="x"))
     many = " and ".join(f"Person{i}, X" for i in range(12))
-    import_text(entry("many", title="Many", author=many, keywords="; ".join(f"k{i}" for i in range(12))))
+    import_text(
+        entry("many", title="Many", author=many, keywords="; ".join(f"k{i}" for i in range(12)))
+    )
     few, lots = Article.objects.get(citation_key="few"), Article.objects.get(citation_key="many")
     with django_assert_max_num_queries(10) as captured:
         client.get(few.get_absolute_url())

@@ -193,7 +193,13 @@ def test_list_query_count_does_not_grow_with_articles(
         client.get("/")
     import_text(
         "".join(
-            entry(f"k{i}", title=f"T{i}", author=f"P{i}, Q and R{i}, S", keywords=f"k{i}; z", journal=f"J{i}")
+            entry(
+                f"k{i}",
+                title=f"T{i}",
+                author=f"P{i}, Q and R{i}, S",
+                keywords=f"k{i}; z",
+                journal=f"J{i}",
+            )
             for i in range(10)
         )
     )

@@ -50,8 +50,14 @@ def test_seed_upload_shows_the_report_and_second_upload_creates_nothing(
     assert Article.objects.count() == 1
 
 
-def test_upload_reports_the_broken_entry_line_and_keeps_the_good_ones(importer_client: Client) -> None:
-    text = entry("good1", title="One") + "@article{bad,\n title = {Open\n\n" + entry("good2", title="Two")
+def test_upload_reports_the_broken_entry_line_and_keeps_the_good_ones(
+    importer_client: Client,
+) -> None:
+    text = (
+        entry("good1", title="One")
+        + "@article{bad,\n title = {Open\n\n"
+        + entry("good2", title="Two")
+    )
     page = upload(importer_client, text.encode())
     assert page.context["batch"].failed_count == 1
     html = page.content.decode()
@@ -73,7 +79,9 @@ def test_pasted_text_is_imported(importer_client: Client) -> None:
         (b"", "empty"),
     ],
 )
-def test_unreadable_file_gets_a_clear_message(importer_client: Client, data: bytes, message: str) -> None:
+def test_unreadable_file_gets_a_clear_message(
+    importer_client: Client, data: bytes, message: str
+) -> None:
     response = upload(importer_client, data)
     assert response.status_code == 400
     errors = " ".join(response.context["form"].errors["file"])
@@ -81,7 +89,9 @@ def test_unreadable_file_gets_a_clear_message(importer_client: Client, data: byt
     assert ImportBatch.objects.count() == 0
 
 
-def test_file_over_the_size_limit_is_refused_with_the_limit(importer_client: Client, settings) -> None:  # noqa: ANN001
+def test_file_over_the_size_limit_is_refused_with_the_limit(
+    importer_client: Client, settings
+) -> None:  # noqa: ANN001
     settings.CATALOGUE_UPLOAD_MAX_BYTES = 1000
     response = upload(importer_client, entry("big", title="x" * 2000).encode())
     assert response.status_code == 400

@@ -28,7 +28,9 @@ class Command(BaseCommand):
                 data = path.read_bytes()
             except OSError as error:
                 unreadable.append(f"{path}: {error.strerror or error}")
-                self.stderr.write(self.style.ERROR(f"{path}: cannot read: {error.strerror or error}"))
+                self.stderr.write(
+                    self.style.ERROR(f"{path}: cannot read: {error.strerror or error}")
+                )
                 continue
             with tqdm(
                 total=0, unit=" entries", desc=path.name, disable=no_progress, file=self.stderr
@@ -53,6 +55,10 @@ class Command(BaseCommand):
                 style = self.style.ERROR if problem["severity"] == "error" else self.style.WARNING
                 where = f"line {problem['line']}" if problem["line"] else "file"
                 key = f" ({problem['key']})" if problem["key"] else ""
-                self.stdout.write(style(f"  {problem['severity']}: {where}{key}: {problem['message']}"))
+                self.stdout.write(
+                    style(f"  {problem['severity']}: {where}{key}: {problem['message']}")
+                )
         if unreadable:
-            raise CommandError(f"{len(unreadable)} file(s) could not be read: " + "; ".join(unreadable))
+            raise CommandError(
+                f"{len(unreadable)} file(s) could not be read: " + "; ".join(unreadable)
+            )
