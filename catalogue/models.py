@@ -323,6 +323,11 @@ class Article(models.Model):
         return [a.author for a in self.authorships.all()]
 
     @property
+    def booktitle(self) -> str:
+        """The proceedings or book a chapter or paper appeared in, if any."""
+        return str(self.extra_fields.get("booktitle", ""))
+
+    @property
     def doi_url(self) -> str:
         return f"https://doi.org/{self.doi}" if self.doi else ""
 
