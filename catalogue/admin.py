@@ -208,6 +208,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     list_display = [
         "source_name",
+        "status",
         "created_at",
         "created_by",
         "created_count",
@@ -216,7 +217,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "failed_count",
     ]
     list_select_related = ["created_by"]
-    list_filter = ["created_at", "created_by"]
+    list_filter = ["status", "created_at", "created_by"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["source_name"]
 

@@ -1,9 +1,14 @@
 """Storing BibTeX in the catalogue: the one place that writes imports.
 
-The upload form, the `import_bibtex` command and the admin all call
-`import_bibtex()` (bytes or text in) or `store_records()` (records already
-read). Everything an import writes happens in one transaction, so a failure
-part way leaves the catalogue as it was.
+Everything that imports calls in here: the upload's background jobs
+(`preview_file`, then `import_file`), the `import_bibtex` command and
+`load_demo` (`import_bibtex` for data in memory). Undoing a batch is
+`undo_batch`.
+
+An import streams its file and commits a chunk at a time, recording what it
+did to each article (`ArticleChange`) in the same transaction, so that
+progress is visible while it runs, a killed job can resume where it stopped,
+and a failure part way is undone: the catalogue ends as it was.
 
 >>> batch = import_bibtex(Path("refs.bib").read_bytes(), source_name="refs.bib")
 >>> batch.created_count, batch.failed_count
@@ -13,19 +18,27 @@ part way leaves the catalogue as it was.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Prefetch, Q
+from django.utils import timezone
+from rapidfuzz import fuzz
 
-from catalogue.bibtex import ParseResult, Problem, Record, decode_bytes, read_bibtex
-from catalogue.bibtex.text import normalise_title
+from catalogue.bibtex import Problem, Record, count_entries, iter_bibtex
+from catalogue.bibtex.text import fold, normalise_title
 from catalogue.models import (
     Article,
+    ArticleChange,
     ArticleKeyword,
     Author,
     Authorship,
@@ -36,7 +49,17 @@ from catalogue.models import (
     unique_slugs,
 )
 
+logger = logging.getLogger(__name__)
+
 CHUNK_SIZE = 500
+# Titles at least this similar (rapidfuzz ratio, 0-100) in one year with one
+# first author are reported as likely duplicates.
+FUZZY_TITLE_RATIO = 92
+# A preview lists at most this many updates and duplicates; counts stay exact.
+PREVIEW_LIST_LIMIT = 500
+# A preview remembers this many new entries' keys and DOIs to find copies
+# further on in the file (about 100 bytes each).
+DRY_RUN_MEMORY = 300_000
 
 # Article columns filled straight from the record of the same name.
 SCALAR_FIELDS = (
@@ -59,8 +82,12 @@ SCALAR_FIELDS = (
 STORED_ELSEWHERE = frozenset(
     {*SCALAR_FIELDS, "author", "keywords", "author_keywords", "journal", "journaltitle"}
 )
+# What an undo compares and restores: the columns an import sets, plus links.
+SNAPSHOT_FIELDS = (*SCALAR_FIELDS, "journal_id", "authors_et_al", "extra_fields")
 
 Progress = Callable[[int, int], None]
+Source = str | Path | IO[bytes]
+Item = Record | Problem
 
 
 def import_bibtex(
@@ -70,217 +97,197 @@ def import_bibtex(
     user: AbstractBaseUser | None = None,
     progress: Progress | None = None,
 ) -> ImportBatch:
-    """Read a BibTeX file and store its entries; return the finished batch.
+    """Import BibTeX held in memory; return the finished batch.
 
     Raises `catalogue.bibtex.UnreadableFile` when the data is not text that
     could hold BibTeX at all (a PDF, a ZIP, an empty file); nothing is written.
     """
-    text = decode_bytes(data) if isinstance(data, bytes) else data
-    return store_records(read_bibtex(text), source_name=source_name, user=user, progress=progress)
+    raw = data.encode() if isinstance(data, str) else data
+    batch = ImportBatch(source_name=source_name[:300], created_by=_user(user))
+    return import_file(io.BytesIO(raw), batch=batch, progress=progress)
 
 
-def store_records(
-    parsed: ParseResult,
-    *,
-    source_name: str,
-    user: AbstractBaseUser | None = None,
-    progress: Progress | None = None,
+def import_file(
+    source: Source, *, batch: ImportBatch, progress: Progress | None = None
 ) -> ImportBatch:
-    """Create or update one article per record, in one transaction."""
-    problems = list(parsed.problems)
-    with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            source_name=source_name[:300], created_by=user if user and user.pk else None
-        )
-        writer = _BatchWriter(batch, problems)
-        total = len(parsed.records)
-        done = 0
-        for chunk in _chunks(parsed.records, CHUNK_SIZE):
-            writer.write_chunk(chunk)
-            done += len(chunk)
+    """Stream `source` into the catalogue under `batch`, a chunk at a time.
+
+    A batch that already has `processed_entries` resumes after them. On any
+    error, what this batch wrote is undone, the batch is marked failed, and
+    the error is raised again.
+    """
+    total = count_entries(source)
+    items = iter_bibtex(source)
+    first = next(items, None)  # raises UnreadableFile before anything is written
+    batch.status = ImportBatch.Status.IMPORTING
+    batch.total_entries = max(total, batch.processed_entries)
+    batch.started_at = batch.started_at or timezone.now()
+    batch.heartbeat_at = timezone.now()
+    batch.save()
+    writer = _BatchWriter(batch)
+    already_done = batch.processed_entries
+    try:
+        stream = _prepend(first, items) if first is not None else iter(())
+        for chunk in _chunks(islice(stream, already_done, None), CHUNK_SIZE):
+            with transaction.atomic():
+                writer.write_chunk(chunk)
+                batch.processed_entries += len(chunk)
+                batch.total_entries = max(batch.total_entries, batch.processed_entries)
+                batch.heartbeat_at = timezone.now()
+                batch.save()
             if progress:
-                progress(done, total)
-        batch.failed_count = sum(1 for p in problems if p.severity == "error")
-        batch.problems = [dataclasses.asdict(p) for p in sorted(problems, key=_problem_order)]
+                progress(batch.processed_entries, batch.total_entries)
+    except Exception as error:
+        logger.exception("Import of batch %s failed; undoing it", batch.pk)
+        undo_batch(batch, user=None)
+        batch.status = ImportBatch.Status.FAILED
+        batch.error = f"The import stopped and was undone: {error}"[:2000]
+        batch.finished_at = timezone.now()
         batch.save()
+        raise
+    batch.status = ImportBatch.Status.DONE
+    batch.total_entries = batch.processed_entries
+    batch.finished_at = timezone.now()
+    batch.save()
     return batch
 
 
-def _problem_order(problem: Problem) -> tuple[int, str]:
-    return (problem.line, problem.key)
+def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.pk else None
 
 
-def _chunks(items: Sequence[Record], size: int) -> Iterable[list[Record]]:
+def _prepend(first: Item, rest: Iterator[Item]) -> Iterator[Item]:
+    yield first
+    yield from rest
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _clip(record: Record, values: dict[str, Any], problems: list[Problem]) -> None:
+def _problem(record: Record, message: str, severity: str = "error") -> dict[str, Any]:
+    return {"line": record.line, "key": record.key, "message": message, "severity": severity}
+
+
+def _clip(record: Record, values: dict[str, Any], problems: list[dict[str, Any]]) -> None:
     """Cut values longer than their column, saying so, rather than failing."""
     for name, value in values.items():
         limit = Article._meta.get_field(name).max_length
         if isinstance(value, str) and limit and len(value) > limit:
             values[name] = value[:limit]
             problems.append(
-                Problem(
-                    record.line,
-                    record.key,
-                    f"{name} is longer than {limit} characters and was shortened",
-                    "warning",
+                _problem(
+                    record, f"{name} is longer than {limit} characters and was shortened", "warning"
                 )
             )
+
+
+def dedupe_block(year: int | None, first_author_family: str) -> str:
+    """Articles likely to be duplicates share this: "2021|filippiadis"."""
+    return f"{year or ''}|{fold(first_author_family)}"[:320]
 
 
 class _BatchWriter:
-    """Writes records a chunk at a time: a handful of queries per chunk.
+    """Matches records to articles and writes them, a chunk at a time.
 
     Authors, keywords, journals and the articles that might match are looked
-    up once per chunk; new rows go in with bulk_create.
+    up once per chunk; new rows go in with bulk_create. With `dry_run` it
+    only works out what would change (for previews) and writes nothing.
     """
 
-    def __init__(self, batch: ImportBatch, problems: list[Problem]) -> None:
+    def __init__(self, batch: ImportBatch | None, *, dry_run: bool = False) -> None:
         self.batch = batch
-        self.problems = problems
-        # Article pk -> line of the entry that matched or created it in this
-        # import, to tell a copy of an entry from a version of it.
+        self.dry_run = dry_run
+        self.problems: list[dict[str, Any]] = []
+        # Article pk (or id() before it has one) -> line of the entry that
+        # matched or created it in this import, to tell a copy of an entry
+        # from a version of it.
         self.written: dict[int, int] = {}
+        self.preview = Preview()
+        # Previews only: the new entries' keys and DOIs seen so far, by line.
+        self.seen_keys: dict[str, tuple[str, int]] = {}
+        self.seen_dois: dict[str, int] = {}
 
-    def write_chunk(self, records: list[Record]) -> None:
-        records = [r for r in records if self._usable(r)]
-        authors = _get_or_create(
-            Author,
-            {
-                p: Author(
-                    family=p.family[:300],
-                    given=p.given[:300],
-                    prefix=p.prefix[:100],
-                    suffix=p.suffix[:50],
-                    is_organisation=p.is_organisation,
-                )
-                for r in records
-                for p in r.authors
-            },
-        )
-        keywords = _get_or_create(
-            Keyword, {k.name: Keyword(name=k.name[:300]) for r in records for k in r.keywords}
-        )
-        journals = _get_or_create(
-            Journal,
-            {
-                r.journal: Journal(
-                    name=r.journal[:500],
-                    abbreviation=r.journal_abbreviation[:200],
-                    issn=r.issn,
-                    publisher=r.publisher[:500],
-                )
-                for r in reversed(records)  # the first record's details win
-                if r.journal
-            },
-        )
-        by_doi, by_source_key, taken_keys = self._existing_articles(records)
+    def write_chunk(self, items: list[Item]) -> None:
+        self.problems = []
+        records = []
+        for item in items:
+            if isinstance(item, Problem):
+                self.problems.append(dataclasses.asdict(item))
+            elif self._usable(item):
+                records.append(item)
+        lookups = _Lookups.for_records(records, self.batch, create=not self.dry_run)
         chunk = _Chunk()
         for record in records:
-            article = self._match(record, by_doi, by_source_key, chunk)
-            if article is not None and (line := self._written_at(article, chunk)):
-                self.problems.append(
-                    Problem(
-                        record.line,
-                        record.key,
-                        f"the same record as the entry on line {line}; this copy was skipped",
-                        "warning",
-                    )
-                )
-                self.batch.unchanged_count += 1
-                continue
-            values = self._values(record, journals)
-            links = _Links(
-                authors=_unique_in_order(authors[p].pk for p in record.authors),
-                keywords=frozenset((keywords[k.name].pk, k.kind) for k in record.keywords),
-            )
-            if article is None:
-                article = Article(
-                    citation_key=self._free_key(record, taken_keys),
-                    source_key=record.key,
-                    import_batch=self.batch,
-                    **values,
-                )
-                chunk.created.append(article)
-                chunk.links[id(article)] = links
-                taken_keys.add(article.citation_key)
-                by_source_key.setdefault(record.key, []).append(article)
-                self.batch.created_count += 1
-            elif self._update(article, values, links, chunk):
-                self.batch.updated_count += 1
-            else:
-                self.batch.unchanged_count += 1
-            chunk.written[id(article)] = (article, record.line)
-            if article.doi:
-                by_doi[article.doi] = article
-        chunk.save()
+            self._write(record, lookups, chunk)
+        if self.dry_run:
+            self.preview.add_problems(self.problems)
+            return
+        chunk.save(self.batch)
         self.written.update((a.pk, line) for a, line in chunk.written.values())
+        batch = self.batch
+        batch.created_count += len(chunk.created)
+        batch.updated_count += len(chunk.updated)
+        batch.unchanged_count += chunk.unchanged
+        batch.failed_count += sum(1 for p in self.problems if p["severity"] == "error")
+        batch.problems = [*batch.problems, *self.problems]
 
     def _usable(self, record: Record) -> bool:
         for warning in record.warnings:
-            self.problems.append(Problem(record.line, record.key, warning, "warning"))
+            self.problems.append(_problem(record, warning, "warning"))
         if not record.title.strip():
-            self.problems.append(Problem(record.line, record.key, "the entry has no title"))
+            self.problems.append(_problem(record, "the entry has no title"))
             return False
         if len(record.key) > Article._meta.get_field("citation_key").max_length:
-            self.problems.append(
-                Problem(record.line, record.key[:80] + "…", "the citation key is too long")
-            )
+            self.problems.append(_problem(record, "the citation key is too long"))
             return False
         return True
 
-    def _values(self, record: Record, journals: dict[str, Journal]) -> dict[str, Any]:
-        values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
-        _clip(record, values, self.problems)
-        values["journal_id"] = journals[record.journal].pk if record.journal else None
-        values["authors_et_al"] = record.authors_et_al
-        values["extra_fields"] = {
-            k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
-        }
-        values["source_bibtex"] = record.source
-        values["search_text"] = build_search_text(
-            title=record.title,
-            abstract=record.abstract,
-            journal=record.journal,
-            authors=[p.display_name for p in record.authors],
-            keywords=[k.name for k in record.keywords],
+    def _write(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> None:
+        article = self._match(record, lookups, chunk)
+        if article is not None and (line := self._written_at(article, chunk)):
+            message = f"the same record as the entry on line {line}; this copy was skipped"
+            self.problems.append(_problem(record, message, "warning"))
+            self.preview.add_duplicate(record, message, article=None, other_line=line)
+            chunk.unchanged += 1
+            return
+        values = self._values(record, lookups)
+        links = _Links(
+            authors=_unique_in_order(lookups.author_id(p) for p in record.authors),
+            keywords=frozenset((lookups.keyword_id(k.name), k.kind) for k in record.keywords),
         )
-        return values
+        if article is None:
+            if self._is_copy_of_earlier_entry(record):
+                self.preview.unchanged += 1
+                return
+            self._find_likely_duplicates(record, lookups)
+            article = Article(
+                citation_key=self._free_key(record, lookups.taken_keys),
+                source_key=record.key,
+                import_batch=self.batch,
+                **values,
+            )
+            chunk.created.append(article)
+            chunk.links[id(article)] = links
+            lookups.taken_keys.add(article.citation_key)
+            lookups.by_source_key.setdefault(record.key, []).append(article)
+            lookups.by_block.setdefault(article.dedupe_block, []).append(article)
+            self.preview.new += 1
+        else:
+            before = _snapshot(article, chunk.links.get(id(article)) or _Links.of(article))
+            if self._update(article, values, links, chunk):
+                chunk.before[id(article)] = before
+                self.preview.add_update(record, article, before, _snapshot(article, links))
+            else:
+                chunk.unchanged += 1
+                self.preview.unchanged += 1
+        chunk.written[id(article)] = (article, record.line)
+        if article.doi:
+            lookups.by_doi[article.doi] = article
 
-    @staticmethod
-    def _existing_articles(
-        records: list[Record],
-    ) -> tuple[dict[str, Article], dict[str, list[Article]], set[str]]:
-        """Articles a chunk's records may match: by DOI, and by key as written."""
-        dois = {r.doi for r in records if r.doi}
-        keys = {r.key for r in records}
-        found = Article.objects.filter(
-            Q(doi__in=dois) | Q(source_key__in=keys) | Q(citation_key__in=keys)
-        ).prefetch_related(
-            Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
-            "article_keywords",
-        )
-        by_doi: dict[str, Article] = {}
-        by_source_key: dict[str, list[Article]] = {}
-        taken_keys = set()
-        for article in found:
-            if article.doi:
-                by_doi[article.doi] = article
-            by_source_key.setdefault(article.source_key, []).append(article)
-            taken_keys.add(article.citation_key)
-        return by_doi, by_source_key, taken_keys
-
-    def _match(
-        self,
-        record: Record,
-        by_doi: dict[str, Article],
-        by_source_key: dict[str, list[Article]],
-        chunk: _Chunk,
-    ) -> Article | None:
+    def _match(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> Article | None:
         """The article this record is a version of, if the catalogue has it.
 
         The DOI decides when there is one. Otherwise the citation key, but a
@@ -289,11 +296,11 @@ class _BatchWriter:
         one with the same title is this record; failing that, one that this
         import has not written yet is taken as an earlier version of it.
         """
-        if record.doi and record.doi in by_doi:
-            return by_doi[record.doi]
+        if record.doi and record.doi in lookups.by_doi:
+            return lookups.by_doi[record.doi]
         candidates = [
             a
-            for a in by_source_key.get(record.key, [])
+            for a in lookups.by_source_key.get(record.key, [])
             if not (a.doi and record.doi and a.doi != record.doi)
         ]
         title = normalise_title(record.title)
@@ -311,14 +318,60 @@ class _BatchWriter:
             return chunk.written[id(article)][1]
         return self.written.get(article.pk, 0) if article.pk else 0
 
+    def _is_copy_of_earlier_entry(self, record: Record) -> bool:
+        """For previews: a new entry whose DOI an earlier chunk already brought.
+
+        The import itself finds these in the database, where the earlier
+        chunk has been committed, and skips them.
+        """
+        earlier = self.seen_dois.get(record.doi) if self.dry_run and record.doi else None
+        if earlier:
+            message = f"the same record as the entry on line {earlier}; this copy was skipped"
+            self.preview.add_duplicate(record, message, article=None, other_line=earlier)
+        return bool(earlier)
+
+    def _find_likely_duplicates(self, record: Record, lookups: _Lookups) -> None:
+        """For previews: held articles or earlier entries this new one resembles."""
+        if not self.dry_run:
+            return
+        for reason, other in lookups.resembling(record):
+            self.preview.add_duplicate(record, reason, article=other.pk, other_line=None)
+        other_key, line = self.seen_keys.get(record.key.casefold(), (record.key, 0))
+        if other_key != record.key:
+            message = f"the same citation key as {other_key} (line {line}) in another letter case"
+            self.preview.add_duplicate(record, message, article=None, other_line=line)
+        # Remembered for the rest of the file, up to a bound on memory.
+        if len(self.seen_keys) < DRY_RUN_MEMORY:
+            self.seen_keys.setdefault(record.key.casefold(), (record.key, record.line))
+            if record.doi:
+                self.seen_dois.setdefault(record.doi, record.line)
+
+    def _values(self, record: Record, lookups: _Lookups) -> dict[str, Any]:
+        values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
+        _clip(record, values, self.problems)
+        values["journal_id"] = lookups.journal_id(record.journal)
+        values["authors_et_al"] = record.authors_et_al
+        values["extra_fields"] = {
+            k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
+        }
+        values["source_bibtex"] = record.source
+        values["dedupe_block"] = dedupe_block(
+            record.year, record.authors[0].family if record.authors else ""
+        )
+        values["search_text"] = build_search_text(
+            title=record.title,
+            abstract=record.abstract,
+            journal=record.journal,
+            authors=[p.display_name for p in record.authors],
+            keywords=[k.name for k in record.keywords],
+        )
+        return values
+
     def _update(
         self, article: Article, values: dict[str, Any], links: _Links, chunk: _Chunk
     ) -> bool:
         """Bring `article` in line with the record; False if nothing differed."""
-        current = chunk.links.get(id(article)) or _Links(
-            authors=[a.author_id for a in article.authorships.all()],
-            keywords=frozenset((k.keyword_id, k.kind) for k in article.article_keywords.all()),
-        )
+        current = chunk.links.get(id(article)) or _Links.of(article)
         changed = [name for name, value in values.items() if getattr(article, name) != value]
         if not changed and current == links:
             return False
@@ -338,14 +391,8 @@ class _BatchWriter:
             suffix += 1
             key = f"{record.key}-{suffix}"
         if key != record.key:
-            self.problems.append(
-                Problem(
-                    record.line,
-                    record.key,
-                    f"another record already uses this citation key; stored as {key}",
-                    "warning",
-                )
-            )
+            message = f"another record already uses this citation key; stored as {key}"
+            self.problems.append(_problem(record, message, "warning"))
         return key
 
 
@@ -354,6 +401,131 @@ class _Links:
     authors: list[int]  # author ids in order
     keywords: frozenset[tuple[int, str]]  # (keyword id, kind)
 
+    @classmethod
+    def of(cls, article: Article) -> _Links:
+        """The links an article has; uses the prefetch of `_Lookups`."""
+        return cls(
+            authors=[a.author_id for a in article.authorships.all()],
+            keywords=frozenset((k.keyword_id, k.kind) for k in article.article_keywords.all()),
+        )
+
+
+def _snapshot(article: Article, links: _Links) -> dict[str, Any]:
+    """What an undo needs to compare and restore, as JSON."""
+    values = {name: getattr(article, name) for name in SNAPSHOT_FIELDS}
+    values["authors"] = list(links.authors)
+    values["keywords"] = sorted([list(k) for k in links.keywords])
+    return values
+
+
+def _fingerprint(snapshot: dict[str, Any]) -> str:
+    """A short stand-in for a snapshot: enough to tell whether it changed."""
+    encoded = json.dumps(snapshot, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+@dataclass
+class _Lookups:
+    """Everything a chunk's records are matched against, fetched at once."""
+
+    authors: dict[Any, Author]
+    keywords: dict[str, Keyword]
+    journals: dict[str, Journal]
+    by_doi: dict[str, Article]
+    by_source_key: dict[str, list[Article]]
+    by_block: dict[str, list[Article]]
+    taken_keys: set[str]
+
+    @classmethod
+    def for_records(
+        cls, records: list[Record], batch: ImportBatch | None, *, create: bool
+    ) -> _Lookups:
+        people = {
+            p: Author(
+                family=p.family[:300],
+                given=p.given[:300],
+                prefix=p.prefix[:100],
+                suffix=p.suffix[:50],
+                is_organisation=p.is_organisation,
+                import_batch=batch,
+            )
+            for r in records
+            for p in r.authors
+        }
+        names = {
+            k.name: Keyword(name=k.name[:300], import_batch=batch)
+            for r in records
+            for k in r.keywords
+        }
+        journals = {
+            r.journal: Journal(
+                name=r.journal[:500],
+                abbreviation=r.journal_abbreviation[:200],
+                issn=r.issn,
+                publisher=r.publisher[:500],
+                import_batch=batch,
+            )
+            for r in reversed(records)  # the first record's details win
+            if r.journal
+        }
+        dois = {r.doi for r in records if r.doi}
+        keys = {r.key for r in records}
+        blocks = {dedupe_block(r.year, r.authors[0].family if r.authors else "") for r in records}
+        found = Article.objects.filter(
+            Q(doi__in=dois)
+            | Q(source_key__in=keys)
+            | Q(citation_key__in=keys)
+            | (Q(dedupe_block__in=blocks) if not create else Q(pk__in=[]))
+        ).prefetch_related(
+            Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
+            "article_keywords",
+        )
+        lookups = cls(
+            authors=_get_or_create(Author, people, create=create),
+            keywords=_get_or_create(Keyword, names, create=create),
+            journals=_get_or_create(Journal, journals, create=create),
+            by_doi={},
+            by_source_key={},
+            by_block={},
+            taken_keys=set(),
+        )
+        for article in found:
+            if article.doi:
+                lookups.by_doi[article.doi] = article
+            lookups.by_source_key.setdefault(article.source_key, []).append(article)
+            lookups.by_block.setdefault(article.dedupe_block, []).append(article)
+            lookups.taken_keys.add(article.citation_key)
+        return lookups
+
+    # In a dry run, rows that don't exist yet have no pk: stand-in ids keep
+    # link comparisons honest (a new author is never an existing one).
+    def author_id(self, person: Any) -> int:
+        return self.authors[person].pk or -id(self.authors[person])
+
+    def keyword_id(self, name: str) -> int:
+        return self.keywords[name].pk or -id(self.keywords[name])
+
+    def journal_id(self, name: str) -> int | None:
+        if not name:
+            return None
+        return self.journals[name].pk or -id(self.journals[name])
+
+    def resembling(self, record: Record) -> Iterator[tuple[str, Article]]:
+        """Articles with the same first author and year and a (nearly) equal title."""
+        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
+        if not record.year or block.endswith("|"):
+            return
+        title = normalise_title(record.title)
+        for other in self.by_block.get(block, []):
+            other_title = normalise_title(other.title)
+            if other_title == title:
+                yield "the same title, year and first author", other
+            elif (ratio := fuzz.ratio(title, other_title)) >= FUZZY_TITLE_RATIO:
+                yield (
+                    f"a nearly identical title ({ratio:.0f}% alike), same year and first author",
+                    other,
+                )
+
 
 @dataclass
 class _Chunk:
@@ -361,40 +533,78 @@ class _Chunk:
 
     created: list[Article] = field(default_factory=list)
     updated: dict[int, Article] = field(default_factory=dict)
+    unchanged: int = 0
     # The links each new article gets, and each updated one whose authors or
     # keywords changed, by id() of the article (new ones have no pk yet).
     links: dict[int, _Links] = field(default_factory=dict)
+    # Updated articles' values before this import, by id() of the article.
+    before: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Every article a record of this chunk matched or created, with its line.
     written: dict[int, tuple[Article, int]] = field(default_factory=dict)
 
-    def save(self) -> None:
+    def save(self, batch: ImportBatch) -> None:
         Article.objects.bulk_create(self.created)
         for article in self.updated.values():
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.links]
-        Authorship.objects.filter(article__in=relinked).delete()
-        ArticleKeyword.objects.filter(article__in=relinked).delete()
-        articles = [*self.created, *relinked]
-        Authorship.objects.bulk_create(
-            Authorship(article=article, author_id=author_id, position=position)
-            for article in articles
-            for position, author_id in enumerate(self.links[id(article)].authors, start=1)
+        _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
+        # ignore_conflicts: a resumed import may touch an article twice; the
+        # first record of what it was before this batch is the one to keep.
+        ArticleChange.objects.bulk_create(
+            [
+                *(
+                    ArticleChange(
+                        batch=batch,
+                        article=a,
+                        action=ArticleChange.Action.CREATED,
+                        after=_fingerprint(_snapshot(a, self.links[id(a)])),
+                    )
+                    for a in self.created
+                ),
+                *(
+                    ArticleChange(
+                        batch=batch,
+                        article=a,
+                        action=ArticleChange.Action.UPDATED,
+                        before=self.before[id(a)],
+                        after=_fingerprint(_snapshot(a, self.links.get(id(a)) or _Links.of(a))),
+                    )
+                    for a in self.updated.values()
+                ),
+            ],
+            ignore_conflicts=True,
         )
-        ArticleKeyword.objects.bulk_create(
-            ArticleKeyword(article=article, keyword_id=keyword_id, kind=kind)
-            for article in articles
-            for keyword_id, kind in sorted(self.links[id(article)].keywords)
-        )
+
+
+def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) -> None:
+    """Give each article exactly these authors (in order) and keywords."""
+    new_ids = {id(a) for a in new}
+    existing = [a for a, _ in articles if id(a) not in new_ids]
+    Authorship.objects.filter(article__in=existing).delete()
+    ArticleKeyword.objects.filter(article__in=existing).delete()
+    Authorship.objects.bulk_create(
+        Authorship(article=article, author_id=author_id, position=position)
+        for article, links in articles
+        for position, author_id in enumerate(links.authors, start=1)
+    )
+    ArticleKeyword.objects.bulk_create(
+        ArticleKeyword(article=article, keyword_id=keyword_id, kind=kind)
+        for article, links in articles
+        for keyword_id, kind in sorted(links.keywords)
+    )
 
 
 SluggedT = TypeVar("SluggedT", Author, Keyword, Journal)
 
 
-def _get_or_create(model: type[SluggedT], wanted: dict[Any, SluggedT]) -> dict[Any, SluggedT]:
+def _get_or_create(
+    model: type[SluggedT], wanted: dict[Any, SluggedT], *, create: bool
+) -> dict[Any, SluggedT]:
     """Map each source value to its row, creating the rows that don't exist.
 
     `wanted` maps a source value (a Person, a keyword or journal name) to an
-    unsaved row; rows whose normalised forms match are one row.
+    unsaved row; rows whose normalised forms match are one row. Without
+    `create`, missing rows stay unsaved (pk None).
     """
     for row in wanted.values():
         row.normalise()
@@ -404,17 +614,166 @@ def _get_or_create(model: type[SluggedT], wanted: dict[Any, SluggedT]) -> dict[A
             normalised__in={r.normalised for r in wanted.values()}
         )
     }
-    new = {}
+    new: dict[str, SluggedT] = {}
     for row in wanted.values():
         if row.normalised not in existing:
             new.setdefault(row.normalised, row)
-    slugs = unique_slugs(model, [r.slug_source() for r in new.values()])
-    for row, slug in zip(new.values(), slugs, strict=True):
-        row.slug = slug
-    model._default_manager.bulk_create(new.values())
+    if create and new:
+        slugs = unique_slugs(model, [r.slug_source() for r in new.values()])
+        for row, slug in zip(new.values(), slugs, strict=True):
+            row.slug = slug
+        model._default_manager.bulk_create(new.values())
     existing.update(new)
     return {value: existing[row.normalised] for value, row in wanted.items()}
 
 
 def _unique_in_order(items: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
+
+
+# Previews ------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What importing a file would do, worked out without writing."""
+
+    total: int = 0
+    new: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_count: int = 0
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+
+    def add_update(
+        self, record: Record, article: Article, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        self.updated += 1
+        if len(self.updates) >= PREVIEW_LIST_LIMIT:
+            self.truncated = True
+            return
+        changes = {
+            name: [_shown(before[name]), _shown(after[name])]
+            for name in before
+            if before[name] != after[name]
+        }
+        self.updates.append(
+            {
+                "line": record.line,
+                "key": record.key,
+                "article": article.pk,
+                "title": record.title[:300],
+                "changes": changes,
+            }
+        )
+
+    def add_duplicate(
+        self, record: Record, reason: str, *, article: int | None, other_line: int | None
+    ) -> None:
+        self.duplicate_count += 1
+        if len(self.duplicates) >= PREVIEW_LIST_LIMIT:
+            self.truncated = True
+            return
+        self.duplicates.append(
+            {
+                "line": record.line,
+                "key": record.key,
+                "reason": reason,
+                "article": article,
+                "other_line": other_line,
+            }
+        )
+
+    def add_problems(self, problems: list[dict[str, Any]]) -> None:
+        for problem in problems:
+            bucket = self.failures if problem["severity"] == "error" else self.warnings
+            if len(bucket) < PREVIEW_LIST_LIMIT:
+                bucket.append(problem)
+            else:
+                self.truncated = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _shown(value: Any) -> Any:
+    """A value as a preview shows it: long text cut, ids of new rows hidden."""
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    if isinstance(value, int) and value < 0:
+        return "(new)"
+    if isinstance(value, list):
+        return f"{len(value)} item(s)"
+    return value
+
+
+def preview_file(source: Source, *, progress: Progress | None = None) -> Preview:
+    """What `import_file` would do with `source`, without writing anything."""
+    total = count_entries(source)
+    writer = _BatchWriter(None, dry_run=True)
+    done = 0
+    for chunk in _chunks(iter_bibtex(source), CHUNK_SIZE):
+        writer.write_chunk(chunk)
+        done += len(chunk)
+        if progress:
+            progress(done, max(total, done))
+    writer.preview.total = done
+    return writer.preview
+
+
+# Undo ------------------------------------------------------------------------
+
+
+def undo_batch(batch: ImportBatch, *, user: AbstractBaseUser | None) -> ImportBatch:
+    """Take back what `batch` did, except where someone has edited since.
+
+    Articles it created are deleted, articles it changed get their earlier
+    values back, and authors, keywords and journals it created go once no
+    article uses them. An article edited after the import (its values are
+    no longer what the import left) is kept as it is, and the report says so.
+    """
+    kept: list[dict[str, Any]] = []
+    with transaction.atomic():
+        changes = batch.changes.select_related("article").prefetch_related(
+            Prefetch("article__authorships", queryset=Authorship.objects.order_by("position")),
+            "article__article_keywords",
+        )
+        deleted: list[int] = []
+        for change in changes.iterator(chunk_size=CHUNK_SIZE):
+            article = change.article
+            if _fingerprint(_snapshot(article, _Links.of(article))) != change.after:
+                kept.append(
+                    {
+                        "article": article.pk,
+                        "key": article.citation_key,
+                        "reason": "edited after this import, so left as it is",
+                    }
+                )
+            elif change.action == ArticleChange.Action.CREATED:
+                deleted.append(article.pk)
+            else:
+                _restore(article, change.before)
+        Article.objects.filter(pk__in=deleted).delete()
+        for model in (Author, Keyword, Journal):
+            model._default_manager.filter(import_batch=batch, articles__isnull=True).delete()
+        batch.undo_report = kept
+        batch.undone_at = timezone.now()
+        batch.undone_by = _user(user)
+        batch.status = ImportBatch.Status.UNDONE
+        batch.save()
+    return batch
+
+
+def _restore(article: Article, before: dict[str, Any]) -> None:
+    for name in SNAPSHOT_FIELDS:
+        setattr(article, name, before[name])
+    first = Author.objects.filter(pk__in=before["authors"][:1]).first()
+    article.dedupe_block = dedupe_block(article.year, first.family if first else "")
+    article.save()
+    links = _Links(before["authors"], frozenset((k, kind) for k, kind in before["keywords"]))
+    _set_links([(article, links)], new=[])
+    article.refresh_search_text()

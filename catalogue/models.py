@@ -63,6 +63,11 @@ class SluggedModel(models.Model):
     `slug_source()` on first save."""
 
     slug = models.SlugField(max_length=SLUG_LENGTH + 10, unique=True, editable=False)
+    # The import that created the row, so that undoing it can remove the row
+    # again once no article uses it.
+    import_batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -199,27 +204,73 @@ class Keyword(SluggedModel):
 
 
 class ImportBatch(models.Model):
-    """One run of the importer, with its counts and every problem it met."""
+    """One import of one file: its job state, counts and every problem met.
+
+    An upload goes pending -> previewing -> previewed; the user then imports
+    (importing -> done) or cancels. The command line goes straight to
+    importing. A finished batch can be undone.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting to be read"
+        PREVIEWING = "previewing", "reading for a preview"
+        PREVIEWED = "previewed", "preview ready"
+        QUEUED = "queued", "waiting to import"
+        IMPORTING = "importing", "importing"
+        DONE = "done", "imported"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
+        UNDONE = "undone", "undone"
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
     source_name = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DONE, db_index=True
+    )
+    # The uploaded file, kept until the batch is imported or cancelled.
+    upload = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    total_entries = models.PositiveIntegerField(default=0)
+    processed_entries = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker as it goes: a running job whose heartbeat stops has died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # What importing would do: see catalogue.importer.Preview.as_dict().
+    preview = models.JSONField(null=True, blank=True)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     # [{"line": 12, "key": "smith2020", "message": "...", "severity": "error"}, ...]
     problems = models.JSONField(default=list, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the undo kept, and why: [{"article": 3, "key": "...", "reason": "..."}].
+    undo_report = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "import batches"
-        permissions = [("import_bibtex", "Can import BibTeX files")]
+        permissions = [
+            ("import_bibtex", "Can import BibTeX files"),
+            ("undo_importbatch", "Can undo imports"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:import-batch-detail", args=[self.pk])
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -228,6 +279,41 @@ class ImportBatch(models.Model):
     @property
     def warnings(self) -> list[dict[str, Any]]:
         return [p for p in self.problems if p.get("severity") != "error"]
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {
+            self.Status.PENDING,
+            self.Status.PREVIEWING,
+            self.Status.QUEUED,
+            self.Status.IMPORTING,
+        }
+
+
+class ArticleChange(models.Model):
+    """What one import did to one article, so that it can be undone."""
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    article = models.ForeignKey("Article", on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # For updates, the article's values before the import (columns, extra
+    # fields, author and keyword ids), which undo restores.
+    before = models.JSONField(null=True, blank=True)
+    # A fingerprint of the values the import left: undo touches the article
+    # only if it still matches, i.e. no one has edited it since.
+    after = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "article"], name="one_change_per_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.article_id} in batch {self.batch_id}"
 
 
 class ArticleQuerySet(models.QuerySet["Article"]):
@@ -290,6 +376,9 @@ class Article(models.Model):
     import_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
     )
+    # "2021|filippiadis": year and first author's family name, folded. Articles
+    # in one block are compared for likely duplicates (same or similar title).
+    dedupe_block = models.CharField(max_length=320, blank=True, db_index=True, editable=False)
     # Title, authors, keywords, journal and abstract, accent- and case-folded:
     # what `q` searches, the same way on SQLite and PostgreSQL.
     search_text = models.TextField(blank=True, editable=False)

@@ -154,11 +154,14 @@ def test_failure_while_storing_leaves_database_unchanged(
     import_text: Importer, article_insert_fails_for_title_boom: None
 ) -> None:
     import_text(entry("kept", title="Already here"))
+    # More than one chunk, so that the failure comes after a commit.
+    many = "".join(entry(f"new{i}", title=f"New {i}", author=f"New{i}, Person") for i in range(600))
     with pytest.raises(DatabaseError):
-        import_text(entry("new1", title="One", author="New, Person") + entry("new2", title="Boom"))
+        import_text(many + entry("new-last", title="Boom"))
     assert list(Article.objects.values_list("citation_key", flat=True)) == ["kept"]
-    assert not Author.objects.filter(family="New").exists()
-    assert ImportBatch.objects.count() == 1
+    assert not Author.objects.filter(family__startswith="New").exists()
+    failed = ImportBatch.objects.get(status=ImportBatch.Status.FAILED)
+    assert "The import stopped and was undone" in failed.error
 
 
 def test_same_person_with_and_without_accents_is_one_author(import_text: Importer) -> None:

@@ -8,20 +8,25 @@
 from .encoding import UnreadableFile, decode_bytes
 from .keywords import normalise_keyword, split_keywords
 from .latex import latex_to_unicode
+from .limits import DEFAULT_LIMITS, Limits
 from .names import parse_names
-from .reader import read_bibtex
 from .records import Keyword, ParseResult, Person, Problem, Record
+from .stream import count_entries, iter_bibtex, read_bibtex
 from .text import fold, normalise_person, normalise_title
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
     "Keyword",
     "ParseResult",
     "Person",
     "Problem",
     "Record",
     "UnreadableFile",
+    "count_entries",
     "decode_bytes",
     "fold",
+    "iter_bibtex",
     "latex_to_unicode",
     "normalise_keyword",
     "normalise_person",

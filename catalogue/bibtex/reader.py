@@ -1,14 +1,25 @@
-"""BibTeX text in, `ParseResult` out.
+"""BibTeX text in, records and problems out, one chunk of whole entries at a time.
 
 bibtexparser only splits the text into blocks here (`parse_stack=[]`, raw
 values); everything its middlewares would do is done in this module, because
 they lose text (`%`, `&` in URLs), drop entries (repeated fields, Scopus
-editor lists) or stay silent (undefined macros).
+editor lists) or stay silent (undefined macros). `catalogue.bibtex.stream`
+cuts files into chunks and feeds them to `_Reader`.
+
+Invisible characters: NUL, other control characters, bidirectional overrides
+and isolates, U+200B and the BOM are removed from every value (with a
+warning naming the field): they only hide or reorder text. Zero-width
+joiners and non-joiners (U+200C, U+200D), direction marks (U+200E, U+200F)
+and the word joiner (U+2060) are kept in titles and abstracts, where Persian,
+Arabic, Hebrew or emoji need them, but removed from citation keys, names and
+keywords, which become slugs and search terms (again with a warning).
+HTML, `javascript:` URLs, `\\input{...}`, `\\write18{...}` and spreadsheet
+formulas are kept as plain text: nothing here executes, reads or links
+anything; escaping and linking are the web layer's business.
 """
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass, field
 
@@ -27,8 +38,9 @@ from bibtexparser.model import (
 from .identifiers import normalise_doi, normalise_issn, normalise_pages, parse_month, parse_year
 from .keywords import split_keywords
 from .latex import latex_to_unicode
+from .limits import Limits
 from .names import parse_names
-from .records import Keyword, ParseResult, Problem, Record
+from .records import Keyword, Person, Problem, Record
 from .text import collapse_whitespace
 
 # BibTeX's predefined month macros, expanded to names (parse_month reads them).
@@ -125,6 +137,17 @@ _FAILED_KEY = re.compile(r"@\s*\w*\s*[{(]\s*([^,\s{}()=]*)")
 # ordinary entry (`@type{key,`) bounds the text read again.
 _ENTRY_HEAD = re.compile(r"\n[ \t]*@\w+[ \t]*[{(][ \t]*[^\s,{}()=\"]+[ \t]*,")
 _MASK = "\ue0ff"
+# Marks a value cut short before splitting: `\ue0fe<original length>\ue0fe`.
+_CUT_MARK = "\ue0fe"
+_CUT = re.compile("\ue0fe(\\d+)\ue0fe")
+# A separator of names at any brace depth (`_cap_names` checks the depth).
+_AND_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
+# In a key, the characters whose removal deserves a warning (not spaces).
+_KEY_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Invisible characters also removed from names and keywords (which become
+# slugs and search terms), but kept in titles and abstracts: the joiners
+# (U+200C, U+200D) and direction marks matter in Persian, Arabic or Hebrew text.
+_NAME_JUNK = re.compile("[\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069\ufeff]")
 _RECOVERY_WINDOW = 200_000
 _RECOVERY_TRIES = 10
 _DATE = re.compile(r"(?<!\d)(?P<year>[12]\d{3})(?:-(?P<month>\d{1,2}))?")
@@ -253,10 +276,25 @@ def _unwrap_braces(value: str) -> str:
     return value
 
 
+def _remove_cut_mark(value: str) -> tuple[str, int]:
+    """The value without the mark of a cut, and the original length it records."""
+    match = _CUT.search(value)
+    if match is None:
+        return value, len(value)
+    return value[: match.start()] + value[match.end() :], int(match.group(1))
+
+
 def _is_unexpected_start(block: Block) -> bool:
     error = getattr(block, "error", None)
     return isinstance(error, BlockAbortedException) and error.abort_reason.startswith(
         "Unexpected block start"
+    )
+
+
+def _is_end_of_file(block: Block) -> bool:
+    error = getattr(block, "error", None)
+    return isinstance(error, BlockAbortedException) and error.abort_reason.startswith(
+        "Unexpectedly reached end of file"
     )
 
 
@@ -276,19 +314,100 @@ def _failure_message(block: ParsingFailedBlock) -> str:
     return f"This entry could not be read: {reason}"
 
 
+class _SkipEntry(Exception):  # noqa: N818 - control flow inside the reader
+    """An entry over one of the limits: skipped with an error problem."""
+
+
+class _Wait(Exception):  # noqa: N818 - control flow inside the reader
+    """The crossref parent of an entry is further on in the file."""
+
+
+def _brace_depth_over(value: str, limit: int) -> int:
+    """The depth of nested braces in `value` if over `limit`, else 0 (a linear scan)."""
+    if value.count("{") <= limit:
+        return 0
+    depth = deepest = 0
+    for match in _BRACE.finditer(value):
+        depth += 1 if match.group(0) == "{" else -1
+        deepest = max(deepest, depth)
+    return deepest if deepest > limit else 0
+
+
+def _cap_names(value: str, limit: int) -> tuple[str, int]:
+    """The first `limit` names of a raw name list, and the number of names if cut (else 0)."""
+    if len(value) < limit * 5 or len(_AND_SEPARATOR.findall(value, 0, 200 * limit)) < limit:
+        return value, 0
+    depth = names = start = 0
+    for match in _AND_SEPARATOR.finditer(value):
+        depth += _BRACE_COUNT(value, start, match.start())
+        start = match.start()
+        if depth == 0:
+            names += 1
+            if names == limit:
+                rest = sum(1 for _ in _AND_SEPARATOR.finditer(value, match.end()))
+                return value[: match.start()], limit + rest + 1
+    return value, 0
+
+
+def _BRACE_COUNT(value: str, start: int, end: int) -> int:  # noqa: N802
+    return value.count("{", start, end) - value.count("}", start, end)
+
+
+def _key_for_problem(key: str) -> str:
+    return key if len(key) <= 80 else f"{key[:80]}…"
+
+
 class _Reader:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.has_control = bool(_CONTROL.search(text))
+    """Reads a file chunk by chunk: macros, repeated keys and crossref parents carry over.
+
+    `targets` holds the (case-folded) keys that some entry names as its
+    crossref parent, and `repeated` the hashes of the case-folded keys used
+    more than once; both come from a cheap first pass over the file
+    (`catalogue.bibtex.stream`), so only those entries are remembered.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        targets: frozenset[str] = frozenset(),
+        repeated: frozenset[int] = frozenset(),
+    ) -> None:
+        self.limits = limits
         self.evaluator = _Evaluator()
-        self.result = ParseResult()
-        self.entries: list[_Entry] = []
+        self.macro_count = 0
+        self.targets = targets
+        self.repeated = repeated
+        self.first_use: dict[str, tuple[str, int]] = {}  # repeated keys only
+        self.parents: dict[str, _Entry] = {}
+        self.waiting: dict[str, list[_Entry]] = {}
+        self.saw_entry = False
+        self.saw_text = False
+        self.out: list[Record | Problem] = []
+        # Per chunk.
+        self.text = ""
+        self.offset = 0
+        self.cuts: tuple[tuple[int, int], ...] = ()
+        self.has_control = False
         self.skip_to_line = -1
         self.after_unexpected_start = False
         self._line_starts: list[int] = []
 
-    def run(self) -> ParseResult:
-        library = bibtexparser.parse_string(self.text, parse_stack=[])
+    def read_chunk(
+        self, text: str, offset: int = 0, cuts: tuple[tuple[int, int], ...] = ()
+    ) -> list[Record | Problem]:
+        """Records and problems of one chunk of whole entries starting on line `offset` + 1.
+
+        `cuts` are (line in `text`, newlines removed there) for values that
+        were cut short before the split (see `stream._cut_long_values`).
+        """
+        self.text, self.offset, self.cuts = text, offset, cuts
+        self.has_control = bool(_CONTROL.search(text))
+        self.skip_to_line = -1
+        self._line_starts = []
+        self.saw_text = self.saw_text or not text.isspace() and bool(text)
+        self.out = []
+        library = bibtexparser.parse_string(text, parse_stack=[])
         for block in library.blocks:
             if (block.start_line or 0) <= self.skip_to_line:
                 continue  # inside an entry recovered below: a phantom, not an entry
@@ -297,39 +416,57 @@ class _Reader:
             self.after_unexpected_start = _is_unexpected_start(block) and self.skip_to_line < (
                 block.start_line or 0
             )
-        resolved = _resolve_crossrefs(self.entries)
-        for entry, fields in zip(self.entries, resolved, strict=True):
-            self.result.records.append(_build_record(entry, fields))
-        return self.result
+        self.text = ""
+        out, self.out = self.out, []
+        return out
+
+    def finish(self) -> list[Record | Problem]:
+        """What is still waiting for a crossref parent, and file-level problems."""
+        self.out = []
+        for entries in self.waiting.values():
+            for entry in entries:
+                self._emit(entry, self._resolve(entry, [], final=True))
+        self.waiting = {}
+        if self.saw_text and not self.saw_entry:
+            self.out.append(
+                Problem(
+                    line=0,
+                    key="",
+                    message="No BibTeX entries were found in this file"
+                    " (entries start with @article{, @book{, ...).",
+                )
+            )
+        out, self.out = self.out, []
+        return out
+
+    def _line(self, block: Block) -> int:
+        line = block.start_line or 0
+        for cut_line, newlines in self.cuts:
+            if line > cut_line:
+                line += newlines
+        return self.offset + line + 1
 
     def _problem(self, block: Block, key: str, message: str, severity: str = "error") -> None:
-        line = (block.start_line or 0) + 1
-        self.result.problems.append(Problem(line=line, key=key, message=message, severity=severity))  # type: ignore[arg-type]
+        problem = Problem(line=self._line(block), key=key, message=message, severity=severity)  # type: ignore[arg-type]
+        self.out.append(problem)
 
     def _block(self, block: Block) -> None:
-        notes: list[str] = []
-        if isinstance(block, DuplicateBlockKeyBlock):
-            previous = block.previous_block
-            block = block.ignore_error_block  # type: ignore[assignment]
-            if isinstance(block, Entry):
-                notes.append(
-                    f"the key {block.key!r} is also used by the entry on line"
-                    f" {(previous.start_line or 0) + 1}; both entries are kept"
-                )
-        elif isinstance(block, DuplicateFieldKeyBlock):
+        if isinstance(block, DuplicateBlockKeyBlock | DuplicateFieldKeyBlock):
             block = block.ignore_error_block  # type: ignore[assignment]
         if isinstance(block, ParsingFailedBlock):
+            self.saw_entry = True
             recovered = self._recover(block) if _is_unexpected_start(block) else None
             if recovered is not None:
-                self._entry(recovered, notes)
+                self._entry(recovered)
                 return
             match = _FAILED_KEY.match(block.raw or "")
             key = clean_key(match.group(1)) if match else ""
-            self._problem(block, key, _failure_message(block))
+            self._problem(block, _key_for_problem(key), _failure_message(block))
         elif isinstance(block, String):
             self._string(block)
         elif isinstance(block, Entry):
-            self._entry(block, notes)
+            self.saw_entry = True
+            self._entry(block)
         # Comments (Scopus headers, JabRef metadata) and @preamble carry no records.
 
     def _recover(self, block: ParsingFailedBlock) -> Entry | None:
@@ -349,45 +486,80 @@ class _Reader:
         start = self.text.find(raw, self._line_starts[min(line, len(self._line_starts) - 1)])
         if start < 0:
             return None
-        head = _ENTRY_HEAD.search(self.text, start + len(raw), start + _RECOVERY_WINDOW)
-        window = self.text[start : head.start() if head else start + _RECOVERY_WINDOW]
+        limit = min(len(self.text), start + _RECOVERY_WINDOW)
+        head = _ENTRY_HEAD.search(self.text, start + len(raw), limit)
+        end = head.start() if head else limit
+        window = self.text[start:end]
         position = len(raw)
         for _ in range(_RECOVERY_TRIES):
             position = window.find("@", position)
-            if position < 0:
+            first = None
+            if position >= 0:
+                window = f"{window[:position]}{_MASK}{window[position + 1 :]}"
+                blocks = bibtexparser.parse_string(window, parse_stack=[]).blocks
+                first = blocks[0] if blocks else None
+                if isinstance(first, DuplicateFieldKeyBlock):
+                    first = first.ignore_error_block
+                if isinstance(first, Entry):
+                    source = (first.raw or "").replace(_MASK, "@")
+                    self.skip_to_line = line + source.count("\n")
+                    return Entry(
+                        entry_type=first.entry_type,
+                        key=first.key,
+                        fields=[
+                            Field(
+                                key=f.key,
+                                value=f.value.replace(_MASK, "@"),
+                                start_line=f.start_line,
+                            )
+                            for f in first.fields
+                        ],
+                        start_line=line,
+                        raw=source,
+                    )
+                if isinstance(first, ParsingFailedBlock) and _is_unexpected_start(first):
+                    position = len(first.raw or "")
+                    continue
+            if end >= limit or not (first is None or _is_end_of_file(first)):
                 return None
-            window = f"{window[:position]}{_MASK}{window[position + 1 :]}"
-            blocks = bibtexparser.parse_string(window, parse_stack=[]).blocks
-            first = blocks[0] if blocks else None
-            if isinstance(first, DuplicateFieldKeyBlock):
-                first = first.ignore_error_block
-            if isinstance(first, Entry):
-                source = (first.raw or "").replace(_MASK, "@")
-                self.skip_to_line = line + source.count("\n")
-                return Entry(
-                    entry_type=first.entry_type,
-                    key=first.key,
-                    fields=[
-                        Field(key=f.key, value=f.value.replace(_MASK, "@"), start_line=f.start_line)
-                        for f in first.fields
-                    ],
-                    start_line=line,
-                    raw=source,
-                )
-            if not (isinstance(first, ParsingFailedBlock) and _is_unexpected_start(first)):
-                return None
-            position = len(first.raw or "")
+            # The value goes on past a line that looks like a whole entry head
+            # (`@misc{key,` quoted in an abstract): read on to the next one.
+            head = _ENTRY_HEAD.search(self.text, end + 1, limit)
+            position = len(window)
+            new_end = head.start() if head else limit
+            window += self.text[end:new_end]
+            end = new_end
         return None
 
     def _string(self, block: String) -> None:
         warnings: list[str] = []
         name = block.key.strip()
-        value, rest = self.evaluator.evaluate(block.value, warnings, defining=name.lower())
+        macro = name.lower()
+        if macro not in self.evaluator.macros or macro in MONTH_MACROS:
+            if self.macro_count >= self.limits.max_macros:
+                if self.macro_count == self.limits.max_macros:
+                    self.macro_count += 1  # warn once
+                    self._problem(
+                        block,
+                        _key_for_problem(name),
+                        f"more than {self.limits.max_macros:,} @string definitions;"
+                        " this one and all further new ones are ignored",
+                        severity="warning",
+                    )
+                return
+            self.macro_count += 1
+        value, rest = self.evaluator.evaluate(block.value, warnings, defining=macro)
         if rest:
             warnings.append(f"text after the value was ignored: {rest[:60]!r}")
-        self.evaluator.macros[name.lower()] = self._clean(value, "@string", warnings)
+        if len(value) > self.limits.max_value_chars:
+            warnings.append(
+                f"the value is {len(value):,} characters long;"
+                f" only the first {self.limits.max_value_chars:,} were kept"
+            )
+            value = value[: self.limits.max_value_chars]
+        self.evaluator.macros[macro] = self._clean(value, "@string", warnings)
         for warning in warnings:
-            self._problem(block, name, warning, severity="warning")
+            self._problem(block, _key_for_problem(name), warning, severity="warning")
 
     def _clean(self, value: str, name: str, warnings: list[str]) -> str:
         if self.has_control and _CONTROL.search(value):
@@ -399,11 +571,37 @@ class _Reader:
         self, raw_name: str, raw_value: str, fields: dict[str, str], warnings: list[str]
     ) -> None:
         name = raw_name.strip().lower()
+        depth = _brace_depth_over(raw_value, self.limits.max_brace_depth)
+        if depth:
+            raise _SkipEntry(
+                f"braces in the field {name} are nested {depth:,} deep (the limit is"
+                f" {self.limits.max_brace_depth}); the entry was skipped"
+            )
         value, rest = self.evaluator.evaluate(raw_value, warnings)
         missing_comma = _MISSING_COMMA.fullmatch(rest) if rest else None
         if rest and not missing_comma:
             warnings.append(f"unexpected text after the value of {name}: {rest[:60]!r}")
             value = f"{value} {rest}"
+        if name in ("author", "editor"):
+            value, total = _cap_names(value, self.limits.max_authors)
+            if total:
+                # "and others" marks the list as cut (Record.authors_et_al).
+                value += " and others"
+                warnings.append(
+                    f"{name}: {total:,} names; only the first {self.limits.max_authors:,} were kept"
+                )
+        if self.cuts and _CUT_MARK in value:
+            value, original = _remove_cut_mark(value)
+            warnings.append(
+                f"the field {name} is {original:,} characters long;"
+                f" only the first {self.limits.max_value_chars:,} were kept"
+            )
+        elif len(value) > self.limits.max_value_chars:
+            warnings.append(
+                f"the field {name} is {len(value):,} characters long;"
+                f" only the first {self.limits.max_value_chars:,} were kept"
+            )
+            value = value[: self.limits.max_value_chars]
         if not name:
             warnings.append(f"a value without a field name was ignored: {value[:60]!r}")
         elif name in fields:
@@ -417,62 +615,127 @@ class _Reader:
             warnings.append(f"missing comma before the field {missing_comma['name']!r}")
             self._field(missing_comma["name"], missing_comma["rest"], fields, warnings)
 
-    def _entry(self, block: Entry, warnings: list[str]) -> None:
+    def _entry(self, block: Entry) -> None:
         key = clean_key(block.key)
         if not key:
             self._problem(block, "", "This entry has no citation key; it was skipped.")
             return
+        if len(key) > self.limits.max_key_chars:
+            self._problem(
+                block,
+                _key_for_problem(key),
+                f"The citation key is {len(key):,} characters long (the limit is"
+                f" {self.limits.max_key_chars}); the entry was skipped.",
+            )
+            return
+        size = len(block.raw or "")
+        if self.cuts and _CUT_MARK in (block.raw or ""):
+            # Values cut before splitting count with their original length.
+            size += sum(int(n) - self.limits.max_value_chars for n in _CUT.findall(block.raw))
+        if size > self.limits.max_entry_chars:
+            self._problem(
+                block,
+                key,
+                f"This entry is {size:,} characters long (the limit is"
+                f" {self.limits.max_entry_chars:,}); it was skipped.",
+            )
+            return
         if not block.entry_type.strip():
             self._problem(block, key, "This entry has no type (`@{...`); it was skipped.")
             return
+        line = self._line(block)
+        warnings: list[str] = []
+        if self.repeated:
+            self._check_repeated_key(key, line, warnings)
+        if _KEY_INVISIBLE.search(block.key):
+            warnings.append("removed invisible or control characters from the citation key")
         if self.after_unexpected_start and not _ENTRY_HEAD.match("\n" + (block.raw or "")):
             warnings.append(
                 "this entry starts inside an entry above that could not be read;"
                 " it may be a line of that entry's text, not a real entry"
             )
         fields: dict[str, str] = {}
-        for raw_field in block.fields:
-            self._field(raw_field.key, raw_field.value, fields, warnings)
-        self.entries.append(
-            _Entry(
-                key=key,
-                entry_type=block.entry_type.strip().lower(),
-                line=(block.start_line or 0) + 1,
-                source=block.raw or "",
-                fields=fields,
-                warnings=warnings,
-            )
+        try:
+            for raw_field in block.fields:
+                self._field(raw_field.key, raw_field.value, fields, warnings)
+        except _SkipEntry as error:
+            self._problem(block, key, f"This entry could not be read: {error}.")
+            return
+        entry = _Entry(
+            key=key,
+            entry_type=block.entry_type.strip().lower(),
+            line=line,
+            source=block.raw or "",
+            fields=fields,
+            warnings=warnings,
         )
+        folded = key.casefold()
+        if folded in self.targets and folded not in self.parents:
+            self.parents[folded] = entry
+            self._settle(entry)
+            for child in self.waiting.pop(folded, ()):
+                self._settle(child)
+        else:
+            self._settle(entry)
 
+    def _check_repeated_key(self, key: str, line: int, warnings: list[str]) -> None:
+        folded = key.casefold()
+        if hash(folded) not in self.repeated:
+            return
+        first = self.first_use.setdefault(folded, (key, line))
+        if first[1] != line or first[0] != key:
+            other, other_line = first
+            used = "" if other == key else f" (as {other!r})"
+            warnings.append(
+                f"the key {key!r} is also used{used} by the entry on line {other_line};"
+                " both entries are kept"
+            )
 
-def _resolve_crossrefs(entries: list[_Entry]) -> list[dict[str, str]]:
-    """Each entry's fields with what its crossref parent (chain) adds."""
-    by_key: dict[str, _Entry] = {}
-    for entry in entries:
-        by_key.setdefault(entry.key, entry)
-        by_key.setdefault(entry.key.casefold(), entry)  # BibTeX matches keys loosely
-    done: dict[int, dict[str, str]] = {}
+    def _settle(self, entry: _Entry) -> None:
+        """Build the entry's record now, or let it wait for its crossref parent."""
+        try:
+            fields = self._resolve(entry, [], final=False)
+        except _Wait as wait:
+            self.waiting.setdefault(str(wait), []).append(entry)
+            return
+        self._emit(entry, fields)
 
-    def resolve(entry: _Entry, chain: list[_Entry]) -> dict[str, str]:
-        if id(entry) in done:
-            return done[id(entry)]
+    def _emit(self, entry: _Entry, fields: dict[str, str]) -> None:
+        try:
+            self.out.append(_build_record(entry, fields))
+        except RecursionError:
+            self.out.append(
+                Problem(
+                    line=entry.line,
+                    key=entry.key,
+                    message="This entry could not be read: it is nested too deeply.",
+                )
+            )
+
+    def _resolve(self, entry: _Entry, chain: list[_Entry], *, final: bool) -> dict[str, str]:
+        """The entry's fields with what its crossref parent (chain) adds.
+
+        Only the entry being built (`chain[0]`) is warned: the others are
+        built (and warned) on their own.
+        """
         fields = entry.fields
         parent_key = _unwrap_braces(fields.get("crossref", ""))
-        if parent_key:
-            parent = by_key.get(parent_key) or by_key.get(parent_key.casefold())
-            if parent is None:
+        if not parent_key:
+            return fields
+        folded = parent_key.casefold()
+        parent = self.parents.get(folded)
+        root = chain[0] if chain else entry
+        if parent is None:
+            if folded in self.targets and not final:
+                raise _Wait(folded)
+            if not chain:
                 entry.warnings.append(f"crossref {parent_key!r}: no entry with that key")
-            elif parent is entry or parent in chain:
-                cycle = [*chain[chain.index(parent) :], entry] if parent in chain else [entry]
-                path = " -> ".join(e.key for e in [*cycle, parent])
-                for member in cycle:
-                    member.warnings.append(f"crossref cycle {path}; not followed")
-            else:
-                fields = _inherit(entry, resolve(parent, [*chain, entry]))
-        done[id(entry)] = fields
-        return fields
-
-    return [resolve(entry, []) for entry in entries]
+            return fields
+        if parent is entry or parent in chain:
+            path = " -> ".join(e.key for e in [*chain, entry, parent])
+            root.warnings.append(f"crossref cycle {path}; not followed")
+            return fields
+        return _inherit(entry, self._resolve(parent, [*chain, entry], final=final))
 
 
 def _inherit(child: _Entry, parent_fields: dict[str, str]) -> dict[str, str]:
@@ -505,20 +768,38 @@ def _first(fields: dict[str, str], *names: str) -> str:
     return ""
 
 
+def _names(raw: dict[str, str], name: str, warnings: list[str]) -> tuple[tuple[Person, ...], bool]:
+    value = raw.get(name, "")
+    if not value:
+        return (), False
+    if _NAME_JUNK.search(value):
+        value = _NAME_JUNK.sub("", value)
+        warnings.append(f"{name}: removed invisible characters")
+    people, et_al, name_warnings = parse_names(value)
+    warnings.extend(f"{name}: {w}" for w in name_warnings)
+    return people, et_al
+
+
+def _keywords(fields: dict[str, str], warnings: list[str]) -> tuple[Keyword, ...]:
+    keywords: tuple[Keyword, ...] = ()
+    for name, kind in (("author_keywords", "author"), ("keywords", "indexed")):
+        value = fields.get(name)
+        if not value:
+            continue
+        if _NAME_JUNK.search(value):
+            value = _NAME_JUNK.sub("", value)
+            warnings.append(f"{name}: removed invisible characters")
+        keywords += split_keywords(value, kind)  # type: ignore[arg-type]
+    return keywords
+
+
 def _build_record(entry: _Entry, raw: dict[str, str]) -> Record:
     warnings = entry.warnings
     fields = _decode_fields(raw)
 
-    authors, et_al, name_warnings = parse_names(raw.get("author", ""))
-    warnings.extend(f"author: {w}" for w in name_warnings)
-    editors, _, name_warnings = parse_names(raw.get("editor", ""))
-    warnings.extend(f"editor: {w}" for w in name_warnings)
-
-    keywords: tuple[Keyword, ...] = ()
-    if fields.get("author_keywords"):
-        keywords += split_keywords(fields["author_keywords"], "author")
-    if fields.get("keywords"):
-        keywords += split_keywords(fields["keywords"], "indexed")
+    authors, et_al = _names(raw, "author", warnings)
+    editors, _ = _names(raw, "editor", warnings)
+    keywords = _keywords(fields, warnings)
 
     doi = normalise_doi(fields.get("doi", ""))
     if fields.get("doi") and not doi:
@@ -561,23 +842,3 @@ def _build_record(entry: _Entry, raw: dict[str, str]) -> Record:
         fields=fields,
         warnings=tuple(warnings),
     )
-
-
-def read_bibtex(text: str) -> ParseResult:
-    """Read BibTeX text into records and problems; a bad entry never stops the rest.
-
-    >>> result = read_bibtex('@article{k1, title = "A {B}ig " # jan, year = 2020}')
-    >>> result.records[0].title, result.records[0].year, result.problems
-    ('A Big January', 2020, [])
-    """
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    # The splitter makes many small objects and no cycles; the cyclic garbage
-    # collector would only rescan them again and again (about 10% of the time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _Reader(text).run()
-    finally:
-        if collecting:
-            gc.enable()

@@ -1,0 +1,138 @@
+"""Reading files in bounded chunks (catalogue.bibtex.stream)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from catalogue.bibtex import (
+    DEFAULT_LIMITS,
+    Problem,
+    Record,
+    count_entries,
+    iter_bibtex,
+    read_bibtex,
+)
+from catalogue.bibtex.stream import _Chunker
+
+
+def entry(key: str, **fields: str) -> str:
+    body = "".join(f",\n  {name} = {{{value}}}" for name, value in fields.items())
+    return f"@article{{{key}{body}\n}}\n\n"
+
+
+# Several chunks: more text than one chunk holds.
+PAD = "x" * 2_000
+MANY = "@string{jn = {Journal of Things}}\n\n" + "".join(
+    entry(f"k{i}", title=f"Paper {i}", note=PAD) for i in range(1_500)
+)
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bib") / "many.bib"
+    # A journal macro used in the last entry, chunks after its definition.
+    path.write_text(MANY + entry("last", journal="@@JN@@").replace("{@@JN@@}", "jn"))
+    return path
+
+
+def test_iter_bibtex_reads_every_entry_with_its_line_across_chunks(many: Path) -> None:
+    assert many.stat().st_size > 2_000_000  # two chunks at least
+    records = list(iter_bibtex(many))
+    assert all(isinstance(r, Record) for r in records)
+    assert len(records) == 1_501
+    expected_line = 3
+    for i, record in enumerate(records[:-1]):
+        assert (record.key, record.line, record.title) == (f"k{i}", expected_line, f"Paper {i}")
+        expected_line += 5
+    assert (records[-1].key, records[-1].journal) == ("last", "Journal of Things")
+
+
+def test_file_object_gives_what_the_path_and_the_text_give(many: Path) -> None:
+    with many.open("rb") as file:
+        from_file = list(iter_bibtex(file))
+    assert from_file == list(iter_bibtex(str(many)))
+    assert from_file == read_bibtex(many.read_text()).records
+
+
+def test_file_object_is_read_from_its_position() -> None:
+    file = io.BytesIO(b"junk before\n@book{a, title = {A}}\n")
+    file.seek(12)
+    assert [(r.key, r.line) for r in iter_bibtex(file)] == [("a", 1)]
+
+
+def test_chunks_are_cut_only_between_entries() -> None:
+    text = (
+        entry("a", abstract="one\n@twitter{x, y = z}\nsaid")
+        + entry("b", title="B")
+        + "@string{s = {S}}\n"
+        + entry("c", abstract="{nested\n  @misc{phantom,\n}}")
+    ) * 20
+    pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
+    chunks = list(_Chunker(DEFAULT_LIMITS, chunk_chars=60).chunks(pieces))
+    assert "".join(text for _, text in chunks) == text  # type: ignore[misc]
+    assert len(chunks) > 20
+    for line, chunk in chunks:  # type: ignore[misc]
+        assert chunk.startswith("@")
+        assert not chunk.startswith("@twitter")
+        assert not chunk.startswith("@misc")
+        assert line == text[: text.index(chunk)].count("\n") or chunk in text
+
+
+def test_crossref_parent_after_the_child_in_a_later_chunk() -> None:
+    text = (
+        entry("child", title="A Paper", crossref="conf").replace("@article", "@inproceedings")
+        + "".join(entry(f"k{i}", title=f"T{i}", note=PAD) for i in range(1_200))
+        + entry("conf", title="Proc. of Conf", year="2020").replace("@article", "@proceedings")
+    )
+    items = list(iter_bibtex(io.BytesIO(text.encode())))
+    child = next(r for r in items if isinstance(r, Record) and r.key == "child")
+    assert (child.line, child.year, child.fields["booktitle"]) == (1, 2020, "Proc. of Conf")
+    assert child.warnings == ()
+    # It waited for its parent: yielded after it, and read_bibtex puts it back first.
+    assert [r.key for r in items[-2:]] == ["conf", "child"]  # type: ignore[union-attr]
+    assert read_bibtex(text).records[0].key == "child"
+
+
+def test_crossref_child_whose_parent_never_comes_is_warned_at_the_end() -> None:
+    text = entry("child", crossref="Gone") + entry("other", title="x", crossref="gone")
+    records = read_bibtex(text + entry("a", title="y")).records
+    assert records[0].warnings == ("crossref 'Gone': no entry with that key",)
+
+
+def test_repeated_key_is_found_across_chunks() -> None:
+    text = entry("Dup", title="One") + MANY + entry("dup", title="Two")
+    records = read_bibtex(text).records
+    assert records[-1].warnings == (
+        "the key 'dup' is also used (as 'Dup') by the entry on line 1; both entries are kept",
+    )
+
+
+def test_count_entries_counts_entry_lines_only(tmp_path: Path) -> None:
+    text = "@string{a = {A}}\n@COMMENT{x}\n@preamble{y}\n@book{k,}\n  @ARTICLE{j,}\n% @misc{m,}\n"
+    path = tmp_path / "c.bib"
+    path.write_text(text * 1000)
+    assert count_entries(path) == 2000
+    file = io.BytesIO(text.encode())
+    file.seek(5)
+    assert count_entries(file) == 2
+    assert file.tell() == 5
+
+
+def test_count_entries_reads_utf16() -> None:
+    data = "\ufeff@book{a,}\n@book{b,}\n".encode("utf-16-le")
+    assert count_entries(io.BytesIO(data)) == 2
+
+
+def test_count_entries_across_read_blocks(many: Path) -> None:
+    assert count_entries(many) == 1_501
+
+
+def test_invalid_utf8_warning_comes_first() -> None:
+    items = list(iter_bibtex(io.BytesIO(b"@book{a, title = {Caf\xe9}}\n")))
+    assert isinstance(items[0], Problem)
+    assert items[0].line == 0
+    assert isinstance(items[1], Record)
+    assert items[1].title == "Café"

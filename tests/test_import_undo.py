@@ -1,0 +1,85 @@
+"""Undoing an import, and resuming one that stopped part way."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+
+from catalogue.importer import CHUNK_SIZE, import_file, undo_batch
+from catalogue.models import Article, ArticleChange, Author, ImportBatch, Journal, Keyword
+from tests.conftest import entry
+
+pytestmark = pytest.mark.django_db
+Importer = Callable[..., ImportBatch]
+
+
+def test_undo_removes_what_the_import_created(import_text: Importer) -> None:
+    batch = import_text(entry("a", title="A", author="Solo, Han", keywords="x", journal="J"))
+    undo_batch(batch, user=None)
+    assert Article.objects.count() == 0
+    assert Author.objects.count() == Keyword.objects.count() == Journal.objects.count() == 0
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.UNDONE
+    assert batch.undo_report == []
+
+
+def test_undo_restores_changed_fields_and_links(import_text: Importer) -> None:
+    import_text(entry("a", title="Old", author="First, A", keywords="old", doi="10.1/a"))
+    second = import_text(
+        entry("a", title="New", author="Second, B and First, A", keywords="new", doi="10.1/a")
+    )
+    assert second.updated_count == 1
+    undo_batch(second, user=None)
+    article = Article.objects.for_detail().get()
+    assert article.title == "Old"
+    assert [a.family for a in article.ordered_authors] == ["First"]
+    assert [k.keyword.name for k in article.article_keywords.all()] == ["old"]
+    assert "second" not in article.search_text
+    # What only the undone import brought in is gone; what the first import made stays.
+    assert list(Author.objects.values_list("family", flat=True)) == ["First"]
+    assert list(Keyword.objects.values_list("name", flat=True)) == ["old"]
+
+
+def test_undo_keeps_articles_edited_since_and_says_why(import_text: Importer) -> None:
+    batch = import_text(entry("a", title="A") + entry("b", title="B"))
+    edited = Article.objects.get(citation_key="b")
+    edited.title = "B, corrected by a curator"
+    edited.save()
+    undo_batch(batch, user=None)
+    assert list(Article.objects.values_list("title", flat=True)) == ["B, corrected by a curator"]
+    batch.refresh_from_db()
+    assert batch.undo_report == [
+        {"article": edited.pk, "key": "b", "reason": "edited after this import, so left as it is"}
+    ]
+
+
+def test_every_created_and_updated_article_is_recorded(import_text: Importer) -> None:
+    import_text(entry("a", title="A", doi="10.1/a"))
+    batch = import_text(entry("a", title="A2", doi="10.1/a") + entry("b", title="B"))
+    actions = sorted(batch.changes.values_list("article__citation_key", "action"))
+    assert actions == [("a", ArticleChange.Action.UPDATED), ("b", ArticleChange.Action.CREATED)]
+
+
+def test_stopped_import_resumes_without_duplicates_or_gaps(db: None) -> None:
+    count = CHUNK_SIZE * 2 + 17
+    data = "".join(entry(f"k{i}", title=f"Paper {i}", author=f"A{i}, B") for i in range(count))
+    batch = ImportBatch.objects.create(source_name="big.bib", status=ImportBatch.Status.IMPORTING)
+    # What a worker killed after its first chunk leaves behind: that chunk
+    # committed, the batch still "importing".
+    first_part = "".join(entry(f"k{i}", title=f"Paper {i}", author=f"A{i}, B") for i in range(CHUNK_SIZE))
+    import_file(io.BytesIO(first_part.encode()), batch=batch)
+    batch.status = ImportBatch.Status.IMPORTING
+    batch.save()
+
+    import_file(io.BytesIO(data.encode()), batch=batch)
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert Article.objects.count() == count
+    assert batch.created_count == count
+    assert batch.processed_entries == count
+    assert sorted(Article.objects.values_list("citation_key", flat=True)) == sorted(
+        f"k{i}" for i in range(count)
+    )
