@@ -1,5 +1,6 @@
-# Commands people type. `make run` serves a demo catalogue; `make test` runs
-# the tests on SQLite and, when PostgreSQL is installed, on PostgreSQL too.
+# Commands people type. `make run` serves a demo catalogue with its background
+# worker; `make test` runs the tests on SQLite and, when PostgreSQL is
+# installed, on PostgreSQL too.
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -14,10 +15,11 @@ endif
 
 .PHONY: run test lint check
 
+# The server and the background worker that runs uploads (scripts/run-dev).
 run: $(VENV)/.stamp-runtime
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	PYTHON=$(BIN)/python scripts/run-dev 127.0.0.1:8000
 
 # pytest exits with 5 when it collects nothing: a broken suite, not a pass.
 define pytest

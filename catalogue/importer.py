@@ -55,6 +55,10 @@ CHUNK_SIZE = 500
 # Titles at least this similar (rapidfuzz ratio, 0-100) in one year with one
 # first author are reported as likely duplicates.
 FUZZY_TITLE_RATIO = 92
+# Without a DOI, an article under the same citation key is taken for an
+# earlier version of the record only if the titles are this alike (or the
+# first author and year agree).
+SAME_RECORD_TITLE_RATIO = 60
 # A preview lists at most this many updates and duplicates; counts stay exact.
 PREVIEW_LIST_LIMIT = 500
 # A preview remembers this many new entries' keys and DOIs to find copies
@@ -140,6 +144,12 @@ def import_file(
     except Exception as error:
         logger.exception("Import of batch %s failed; undoing it", batch.pk)
         undo_batch(batch, user=None)
+        # Undone, it starts again from the top if it is ever re-run.
+        batch.changes.all().delete()
+        batch.processed_entries = 0
+        batch.created_count = batch.updated_count = batch.unchanged_count = 0
+        batch.failed_count = 0
+        batch.problems = []
         batch.status = ImportBatch.Status.FAILED
         batch.error = f"The import stopped and was undone: {error}"[:2000]
         batch.finished_at = timezone.now()
@@ -294,7 +304,8 @@ class _BatchWriter:
         key alone is weak: Scopus gives unrelated records one key
         ("NoAuthor2019", "20231"). Among the articles imported under the key,
         one with the same title is this record; failing that, one that this
-        import has not written yet is taken as an earlier version of it.
+        import has not written yet and that has a similar title, or the same
+        first author and year, is taken as an earlier version of it.
         """
         if record.doi and record.doi in lookups.by_doi:
             return lookups.by_doi[record.doi]
@@ -307,8 +318,14 @@ class _BatchWriter:
         for article in candidates:
             if normalise_title(article.title) == title:
                 return article
+        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
         for article in candidates:
-            if not self._written_at(article, chunk):
+            if self._written_at(article, chunk):
+                continue
+            # A corrected title is still the same record; an unrelated one
+            # that happens to share "Smith2020" is not.
+            similar = fuzz.ratio(title, normalise_title(article.title)) >= SAME_RECORD_TITLE_RATIO
+            if similar or article.dedupe_block == block:
                 return article
         return None
 
@@ -656,11 +673,7 @@ class Preview:
         if len(self.updates) >= PREVIEW_LIST_LIMIT:
             self.truncated = True
             return
-        changes = {
-            name: [_shown(before[name]), _shown(after[name])]
-            for name in before
-            if before[name] != after[name]
-        }
+        changes = _readable_changes(before, after)
         self.updates.append(
             {
                 "line": record.line,
@@ -700,14 +713,48 @@ class Preview:
         return dataclasses.asdict(self)
 
 
-def _shown(value: Any) -> Any:
-    """A value as a preview shows it: long text cut, ids of new rows hidden."""
+def _readable_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} as a person reads them: names, not ids.
+
+    Rows the import would create have no id yet (negative stand-ins): they
+    show as "(new)". One or two queries per listed update, and at most
+    PREVIEW_LIST_LIMIT updates are listed.
+    """
+
+    def names(model: type[Author] | type[Keyword], ids: list[int]) -> str:
+        known = {row.pk: str(row) for row in model._default_manager.filter(pk__in=ids)}
+        return "; ".join(str(known.get(i, "(new)")) for i in ids)
+
+    changes: dict[str, list[Any]] = {}
+    for name in SNAPSHOT_FIELDS:
+        old, new = before[name], after[name]
+        if old == new:
+            continue
+        if name == "extra_fields":
+            for field_name in sorted(set(old) | set(new)):
+                if old.get(field_name) != new.get(field_name):
+                    changes[field_name] = [_cut(old.get(field_name)), _cut(new.get(field_name))]
+        elif name == "journal_id":
+            journals = dict(Journal.objects.filter(pk__in=[old, new]).values_list("pk", "name"))
+            changes["journal"] = [
+                journals.get(old, old and "(new)"),
+                journals.get(new, new and "(new)"),
+            ]
+        else:
+            changes[name] = [_cut(old), _cut(new)]
+    if before["authors"] != after["authors"]:
+        changes["authors"] = [names(Author, before["authors"]), names(Author, after["authors"])]
+    if before["keywords"] != after["keywords"]:
+        changes["keywords"] = [
+            names(Keyword, [k for k, _ in before["keywords"]]),
+            names(Keyword, [k for k, _ in after["keywords"]]),
+        ]
+    return changes
+
+
+def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "…"
-    if isinstance(value, int) and value < 0:
-        return "(new)"
-    if isinstance(value, list):
-        return f"{len(value)} item(s)"
     return value
 
 

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "catalogue",
 ]
 
@@ -147,6 +149,20 @@ CATALOGUE_UPLOAD_MAX_BYTES = env_int("CATALOGUE_UPLOAD_MAX_BYTES", 50 * 1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = CATALOGUE_UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CATALOGUE_PAGE_SIZE = env_int("CATALOGUE_PAGE_SIZE", 25)
+
+# Uploaded files wait here until they are imported or cancelled. They are
+# never served: no URL maps to MEDIA_ROOT.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+
+# Background jobs (previews and imports of uploads) are rows in the database,
+# run by `manage.py db_worker`.
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
+# A running job whose worker has not reported for this long is shown as
+# stopped, so that it can be resumed or cancelled.
+CATALOGUE_JOB_STALE_SECONDS = env_int("CATALOGUE_JOB_STALE_SECONDS", 60)
 
 # Production hardening; all of these follow DEBUG unless set explicitly.
 SECURE_PROXY_SSL_HEADER = (

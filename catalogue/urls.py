@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from catalogue import views
+from catalogue import import_views, views
 
 catalogue_patterns = [
     path("", views.article_list, name="article-list"),
@@ -14,8 +14,14 @@ catalogue_patterns = [
     path("journals/<slug:slug>/", views.journal_detail, name="journal-detail"),
     path("authors/", views.author_list, name="author-list"),
     path("authors/<slug:slug>/", views.author_detail, name="author-detail"),
-    path("upload/", views.upload, name="upload"),
-    path("imports/<int:pk>/", views.import_batch_detail, name="import-batch-detail"),
+    path("upload/", import_views.upload, name="upload"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/<int:pk>/", import_views.import_batch_detail, name="import-batch-detail"),
+    path("imports/<int:pk>/progress.json", import_views.import_progress, name="import-progress"),
+    path("imports/<int:pk>/import/", import_views.import_start, name="import-start"),
+    path("imports/<int:pk>/resume/", import_views.import_resume, name="import-resume"),
+    path("imports/<int:pk>/cancel/", import_views.import_cancel, name="import-cancel"),
+    path("imports/<int:pk>/undo/", import_views.import_undo, name="import-undo"),
     path("health/", views.health, name="health"),
 ]
 

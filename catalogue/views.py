@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.defaultfilters import filesizeformat
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
-from catalogue.bibtex import UnreadableFile
 from catalogue.exporters import article_to_bibtex, articles_to_bibtex
 from catalogue.facets import build_facets, without
 from catalogue.filters import ArticleFilter
-from catalogue.forms import UploadForm
-from catalogue.importer import import_bibtex
-from catalogue.models import Article, Author, ImportBatch, Journal, Keyword, counted
+from catalogue.models import Article, Author, Journal, Keyword, counted
 
 INDEX_PAGE_SIZE = 100
 
@@ -188,46 +182,6 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return _articles_of(
         request, "catalogue/author_detail.html", {"author": author}, author.articles.all()
     )
-
-
-@login_required
-@permission_required("catalogue.import_bibtex", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def upload(request: HttpRequest) -> HttpResponse:
-    batch = None
-    try:
-        form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
-    except RequestDataTooBig:
-        limit = filesizeformat(settings.CATALOGUE_UPLOAD_MAX_BYTES)
-        form = UploadForm()
-        form.add_error(
-            None,
-            f"The pasted text is over the {limit} limit; upload it as a file instead, or split it.",
-        )
-    status = 200
-    if form.is_bound and form.is_valid():
-        data, name = form.bibtex()
-        try:
-            batch = import_bibtex(data, source_name=name, user=request.user)
-        except UnreadableFile as error:
-            form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
-            status = 400
-    elif form.is_bound or form.errors:
-        status = 400
-    return render(
-        request,
-        "catalogue/upload.html",
-        {"form": form, "batch": batch, "upload_limit": settings.CATALOGUE_UPLOAD_MAX_BYTES},
-        status=status,
-    )
-
-
-@login_required
-@permission_required("catalogue.import_bibtex", raise_exception=True)
-@require_GET
-def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
-    return render(request, "catalogue/import_batch_detail.html", {"batch": batch})
 
 
 @require_GET

@@ -13,6 +13,20 @@ from catalogue.models import ImportBatch
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _background_tasks_run_at_once(settings, tmp_path: Path) -> None:  # noqa: ANN001
+    """Enqueued tasks run inside the test (no worker); uploads go to a temp folder."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default"],
+        }
+    }
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Hashing test users' passwords properly takes most of a second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seed_bytes() -> bytes:
     """The owner's own example: a Scopus export of one review article."""

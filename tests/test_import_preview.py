@@ -49,8 +49,18 @@ def test_preview_counts_unchanged_entries(import_text: Importer, seed_bytes: byt
             "the same title, year and first author",
         ),
         (
-            entry("smith2020", title="Cryoneurolysis for knee pain: a review", author="Smith, A", year="2020"),
-            entry("other", title="Cryoneurolysis for knee pains: a review", author="Smith, A", year="2020"),
+            entry(
+                "smith2020",
+                title="Cryoneurolysis for knee pain: a review",
+                author="Smith, A",
+                year="2020",
+            ),
+            entry(
+                "other",
+                title="Cryoneurolysis for knee pains: a review",
+                author="Smith, A",
+                year="2020",
+            ),
             "a nearly identical title",
         ),
     ],
@@ -77,6 +87,10 @@ def test_preview_flags_duplicates_within_the_file(db: None) -> None:
 
 
 def test_preview_lists_failures_with_line_and_reason(db: None) -> None:
-    result = preview(entry("good", title="G") + "@article{bad,\n title = {Open\n\n" + entry("untitled", year="2020"))
+    result = preview(
+        entry("good", title="G")
+        + "@article{bad,\n title = {Open\n\n"
+        + entry("untitled", year="2020")
+    )
     assert [(f["line"], f["key"]) for f in result.failures] == [(4, "bad"), (7, "untitled")]
     assert result.new == 1

@@ -68,7 +68,9 @@ def test_stopped_import_resumes_without_duplicates_or_gaps(db: None) -> None:
     batch = ImportBatch.objects.create(source_name="big.bib", status=ImportBatch.Status.IMPORTING)
     # What a worker killed after its first chunk leaves behind: that chunk
     # committed, the batch still "importing".
-    first_part = "".join(entry(f"k{i}", title=f"Paper {i}", author=f"A{i}, B") for i in range(CHUNK_SIZE))
+    first_part = "".join(
+        entry(f"k{i}", title=f"Paper {i}", author=f"A{i}, B") for i in range(CHUNK_SIZE)
+    )
     import_file(io.BytesIO(first_part.encode()), batch=batch)
     batch.status = ImportBatch.Status.IMPORTING
     batch.save()

@@ -210,3 +210,27 @@ def test_et_al_is_recorded_not_an_author(import_text: Importer) -> None:
     article = Article.objects.get()
     assert article.authors_et_al
     assert list(Author.objects.values_list("family", flat=True)) == ["Smith"]
+
+
+def test_same_key_with_an_unrelated_title_is_another_record(import_text: Importer) -> None:
+    import_text(
+        entry("Smith2020", title="Cold therapy for knee pain", author="Smith, A", year="2020")
+    )
+    batch = import_text(
+        entry(
+            "Smith2020", title="Graph neural networks for bearings", author="Smith, Z", year="2021"
+        )
+    )
+    assert batch.created_count == 1
+    assert Article.objects.count() == 2
+
+
+def test_same_key_with_a_corrected_title_updates_the_article(import_text: Importer) -> None:
+    import_text(
+        entry("Smith2020", title="Cold therapy for knee pian", author="Smith, A", year="2020")
+    )
+    batch = import_text(
+        entry("Smith2020", title="Cold therapy for knee pain", author="Smith, A", year="2020")
+    )
+    assert (batch.created_count, batch.updated_count) == (0, 1)
+    assert Article.objects.get().title == "Cold therapy for knee pain"

@@ -1,4 +1,4 @@
-"""The upload form: who may use it, what it reports, what it refuses."""
+"""The upload form: who may use it, what it refuses, and what an upload becomes."""
 
 from __future__ import annotations
 
@@ -37,16 +37,29 @@ def test_upload_needs_a_csrf_token(importer_user: User) -> None:
     assert Article.objects.count() == 0
 
 
+def imported(client: Client, data: bytes, name: str = "refs.bib") -> ImportBatch:
+    """Upload, check the preview page, press Import; return the finished batch."""
+    response = upload(client, data, name)
+    assert response.status_code == 302
+    batch = ImportBatch.objects.latest("pk")
+    assert response["Location"] == f"/imports/{batch.pk}/"
+    assert "What importing would do" in client.get(response["Location"]).content.decode()
+    assert client.post(f"/imports/{batch.pk}/import/").status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    return batch
+
+
 def test_seed_upload_shows_the_report_and_second_upload_creates_nothing(
     importer_client: Client, seed_bytes: bytes
 ) -> None:
-    first = upload(importer_client, seed_bytes, "seed.bib")
-    assert first.status_code == 200
-    assert first.context["batch"].created_count == 1
-    assert "Import report: seed.bib" in first.content.decode()
-    second = upload(importer_client, seed_bytes, "seed.bib")
-    batch = second.context["batch"]
-    assert (batch.created_count, batch.updated_count, batch.unchanged_count) == (0, 0, 1)
+    first = imported(importer_client, seed_bytes, "seed.bib")
+    assert first.created_count == 1
+    page = importer_client.get(f"/imports/{first.pk}/").content.decode()
+    assert "Import report: seed.bib" in page
+    second = imported(importer_client, seed_bytes, "seed.bib")
+    assert second.preview["unchanged"] == 1
+    assert (second.created_count, second.updated_count, second.unchanged_count) == (0, 0, 1)
     assert Article.objects.count() == 1
 
 
@@ -58,16 +71,20 @@ def test_upload_reports_the_broken_entry_line_and_keeps_the_good_ones(
         + "@article{bad,\n title = {Open\n\n"
         + entry("good2", title="Two")
     )
-    page = upload(importer_client, text.encode())
-    assert page.context["batch"].failed_count == 1
-    html = page.content.decode()
+    batch = imported(importer_client, text.encode())
+    assert batch.failed_count == 1
+    html = importer_client.get(f"/imports/{batch.pk}/").content.decode()
     assert "<td>4</td><td><code>bad</code></td>" in html
     assert Article.objects.count() == 2
 
 
 def test_pasted_text_is_imported(importer_client: Client) -> None:
     response = importer_client.post("/upload/", {"text": entry("p", title="Pasted")})
-    assert response.context["batch"].source_name == "pasted text"
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == batch.get_absolute_url()
+    importer_client.post(f"/imports/{batch.pk}/import/")
+    batch.refresh_from_db()
+    assert batch.source_name == "pasted text"
     assert Article.objects.get().title == "Pasted"
 
 
@@ -108,6 +125,6 @@ def test_empty_form_asks_for_a_file_or_text(importer_client: Client) -> None:
 def test_import_report_page_needs_the_permission(
     client: Client, importer_client: Client, seed_bytes: bytes
 ) -> None:
-    batch = upload(importer_client, seed_bytes).context["batch"]
+    batch = imported(importer_client, seed_bytes)
     assert importer_client.get(f"/imports/{batch.pk}/").status_code == 200
     assert client.get(f"/imports/{batch.pk}/").status_code == 302

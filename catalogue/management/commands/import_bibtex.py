@@ -1,4 +1,8 @@
-"""`manage.py import_bibtex FILE...`: import BibTeX files from the shell."""
+"""`manage.py import_bibtex FILE...`: import BibTeX files from the shell.
+
+`--dry-run` reads the files and says what importing them would do, writing
+nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from catalogue.bibtex import UnreadableFile
-from catalogue.importer import import_bibtex
+from catalogue.importer import Preview, import_bibtex, preview_file
 
 
 class Command(BaseCommand):
@@ -20,8 +24,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-progress", action="store_true", help="Do not draw a progress bar."
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Only say what importing would create, update and refuse; write nothing.",
+        )
 
-    def handle(self, *args: Any, files: list[Path], no_progress: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, files: list[Path], no_progress: bool, dry_run: bool, **options: Any
+    ) -> None:
         unreadable = []
         for path in files:
             try:
@@ -41,11 +52,17 @@ class Command(BaseCommand):
                     bar.update(done - bar.n)
 
                 try:
-                    batch = import_bibtex(data, source_name=path.name, progress=progress)
+                    if dry_run:
+                        preview = preview_file(path, progress=progress)
+                    else:
+                        batch = import_bibtex(data, source_name=path.name, progress=progress)
                 except UnreadableFile as error:
                     unreadable.append(f"{path}: {error}")
                     self.stderr.write(self.style.ERROR(f"{path}: {error}"))
                     continue
+            if dry_run:
+                self.show_preview(path, preview)
+                continue
             self.stdout.write(
                 f"{path}: {batch.created_count} created, {batch.updated_count} updated, "
                 f"{batch.unchanged_count} unchanged, {batch.failed_count} failed "
@@ -62,3 +79,34 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(unreadable)} file(s) could not be read: " + "; ".join(unreadable)
             )
+
+    def show_preview(self, path: Path, preview: Preview) -> None:
+        self.stdout.write(
+            f"{path}: would create {preview.new}, update {preview.updated}, "
+            f"leave {preview.unchanged} unchanged; {preview.duplicate_count} possible "
+            f"duplicate(s), {len(preview.failures)} failed (dry run: nothing was written)"
+        )
+        for update in preview.updates:
+            fields = ", ".join(update["changes"]) or "authors or keywords"
+            self.stdout.write(
+                f"  update: line {update['line']} ({update['key']}): article "
+                f"{update['article']}: {fields}"
+            )
+        for duplicate in preview.duplicates:
+            if duplicate["article"]:
+                other = f"article {duplicate['article']}"
+            else:
+                other = f"line {duplicate['other_line']}"
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  possible duplicate: line {duplicate['line']} ({duplicate['key']}): "
+                    f"{duplicate['reason']} as {other}"
+                )
+            )
+        for problem in [*preview.failures, *preview.warnings]:
+            style = self.style.ERROR if problem["severity"] == "error" else self.style.WARNING
+            where = f"line {problem['line']}" if problem["line"] else "file"
+            key = f" ({problem['key']})" if problem["key"] else ""
+            self.stdout.write(style(f"  {problem['severity']}: {where}{key}: {problem['message']}"))
+        if preview.truncated:
+            self.stdout.write("  (lists cut short; the counts are exact)")
