@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -286,8 +286,8 @@ class _BatchWriter:
             lookups.by_block.setdefault(article.dedupe_block, []).append(article)
             self.preview.new += 1
         else:
-            before = _snapshot(article, chunk.links.get(id(article)) or _Links.of(article))
-            if self._update(article, values, links, chunk):
+            before = _snapshot(article, chunk.links.get(id(article)) or lookups.links_of(article))
+            if self._update(article, values, links, chunk, lookups):
                 chunk.before[id(article)] = before
                 self.preview.add_update(record, article, before, _snapshot(article, links))
             else:
@@ -385,10 +385,15 @@ class _BatchWriter:
         return values
 
     def _update(
-        self, article: Article, values: dict[str, Any], links: _Links, chunk: _Chunk
+        self,
+        article: Article,
+        values: dict[str, Any],
+        links: _Links,
+        chunk: _Chunk,
+        lookups: _Lookups,
     ) -> bool:
         """Bring `article` in line with the record; False if nothing differed."""
-        current = chunk.links.get(id(article)) or _Links.of(article)
+        current = chunk.links.get(id(article)) or lookups.links_of(article)
         changed = [name for name, value in values.items() if getattr(article, name) != value]
         if not changed and current == links:
             return False
@@ -397,8 +402,10 @@ class _BatchWriter:
         article.import_batch = self.batch
         if article.pk is not None:
             chunk.updated[article.pk] = article
+        # The links the article will have, whether they change or not.
+        chunk.links[id(article)] = links
         if current != links:
-            chunk.links[id(article)] = links
+            chunk.relink.add(id(article))
         return True
 
     def _free_key(self, record: Record, taken_keys: set[str]) -> str:
@@ -441,6 +448,26 @@ def _fingerprint(snapshot: dict[str, Any]) -> str:
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
+def _links_of(article_ids: list[int]) -> dict[int, _Links]:
+    """Articles' links as plain values: cheaper than model instances."""
+    authors: dict[int, list[int]] = {}
+    for article_id, author_id in (
+        Authorship.objects.filter(article_id__in=article_ids)
+        .order_by("article_id", "position")
+        .values_list("article_id", "author_id")
+    ):
+        authors.setdefault(article_id, []).append(author_id)
+    keywords: dict[int, set[tuple[int, str]]] = {}
+    for article_id, keyword_id, kind in ArticleKeyword.objects.filter(
+        article_id__in=article_ids
+    ).values_list("article_id", "keyword_id", "kind"):
+        keywords.setdefault(article_id, set()).add((keyword_id, kind))
+    return {
+        pk: _Links(authors=authors.get(pk, []), keywords=frozenset(keywords.get(pk, ())))
+        for pk in article_ids
+    }
+
+
 @dataclass
 class _Lookups:
     """Everything a chunk's records are matched against, fetched at once."""
@@ -452,6 +479,7 @@ class _Lookups:
     by_source_key: dict[str, list[Article]]
     by_block: dict[str, list[Article]]
     taken_keys: set[str]
+    links: dict[int, _Links]  # the found articles' links, by pk
 
     @classmethod
     def for_records(
@@ -488,14 +516,13 @@ class _Lookups:
         dois = {r.doi for r in records if r.doi}
         keys = {r.key for r in records}
         blocks = {dedupe_block(r.year, r.authors[0].family if r.authors else "") for r in records}
-        found = Article.objects.filter(
-            Q(doi__in=dois)
-            | Q(source_key__in=keys)
-            | Q(citation_key__in=keys)
-            | (Q(dedupe_block__in=blocks) if not create else Q(pk__in=[]))
-        ).prefetch_related(
-            Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
-            "article_keywords",
+        found = list(
+            Article.objects.filter(
+                Q(doi__in=dois)
+                | Q(source_key__in=keys)
+                | Q(citation_key__in=keys)
+                | (Q(dedupe_block__in=blocks) if not create else Q(pk__in=[]))
+            )
         )
         lookups = cls(
             authors=_get_or_create(Author, people, create=create),
@@ -505,6 +532,7 @@ class _Lookups:
             by_source_key={},
             by_block={},
             taken_keys=set(),
+            links=_links_of([a.pk for a in found]),
         )
         for article in found:
             if article.doi:
@@ -513,6 +541,9 @@ class _Lookups:
             lookups.by_block.setdefault(article.dedupe_block, []).append(article)
             lookups.taken_keys.add(article.citation_key)
         return lookups
+
+    def links_of(self, article: Article) -> _Links:
+        return self.links.get(article.pk) or _Links(authors=[], keywords=frozenset())
 
     # In a dry run, rows that don't exist yet have no pk: stand-in ids keep
     # link comparisons honest (a new author is never an existing one).
@@ -551,9 +582,10 @@ class _Chunk:
     created: list[Article] = field(default_factory=list)
     updated: dict[int, Article] = field(default_factory=dict)
     unchanged: int = 0
-    # The links each new article gets, and each updated one whose authors or
-    # keywords changed, by id() of the article (new ones have no pk yet).
+    # The links each new or updated article will have, by id() of the
+    # article (new ones have no pk yet), and which updated ones change them.
     links: dict[int, _Links] = field(default_factory=dict)
+    relink: set[int] = field(default_factory=set)
     # Updated articles' values before this import, by id() of the article.
     before: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Every article a record of this chunk matched or created, with its line.
@@ -563,7 +595,7 @@ class _Chunk:
         Article.objects.bulk_create(self.created)
         for article in self.updated.values():
             article.save()
-        relinked = [a for a in self.updated.values() if id(a) in self.links]
+        relinked = [a for a in self.updated.values() if id(a) in self.relink]
         _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
         # ignore_conflicts: a resumed import may touch an article twice; the
         # first record of what it was before this batch is the one to keep.
@@ -584,7 +616,7 @@ class _Chunk:
                         article=a,
                         action=ArticleChange.Action.UPDATED,
                         before=self.before[id(a)],
-                        after=_fingerprint(_snapshot(a, self.links.get(id(a)) or _Links.of(a))),
+                        after=_fingerprint(_snapshot(a, self.links[id(a)])),
                     )
                     for a in self.updated.values()
                 ),
@@ -599,16 +631,44 @@ def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) ->
     existing = [a for a, _ in articles if id(a) not in new_ids]
     Authorship.objects.filter(article__in=existing).delete()
     ArticleKeyword.objects.filter(article__in=existing).delete()
-    Authorship.objects.bulk_create(
-        Authorship(article=article, author_id=author_id, position=position)
-        for article, links in articles
-        for position, author_id in enumerate(links.authors, start=1)
+    _insert_rows(
+        Authorship,
+        ("article_id", "author_id", "position"),
+        (
+            (article.pk, author_id, position)
+            for article, links in articles
+            for position, author_id in enumerate(links.authors, start=1)
+        ),
     )
-    ArticleKeyword.objects.bulk_create(
-        ArticleKeyword(article=article, keyword_id=keyword_id, kind=kind)
-        for article, links in articles
-        for keyword_id, kind in sorted(links.keywords)
+    _insert_rows(
+        ArticleKeyword,
+        ("article_id", "keyword_id", "kind"),
+        (
+            (article.pk, keyword_id, kind)
+            for article, links in articles
+            for keyword_id, kind in sorted(links.keywords)
+        ),
     )
+
+
+def _insert_rows(
+    model: type[Any], columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Plain INSERTs of link rows, twenty or so per article.
+
+    bulk_create would build a model instance for each, which costs more
+    than the insert itself; these rows have no defaults or signals to miss.
+    """
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(c) for c in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    batch = list(rows)
+    if batch:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, batch)
 
 
 SluggedT = TypeVar("SluggedT", Author, Keyword, Journal)
