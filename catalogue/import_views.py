@@ -123,7 +123,11 @@ def job_progress(batch: ImportBatch, now: datetime | None = None) -> JobProgress
     elif not total:
         text = "Counting the entries…"
     else:
-        verb = "read" if batch.status == Status.PREVIEWING else "imported"
+        # Before the import proper, entries have only been read for the preview.
+        imported = batch.status in (Status.IMPORTING, Status.DONE, Status.UNDONE) or (
+            batch.status == Status.FAILED and batch.started_at is not None
+        )
+        verb = "imported" if imported else "read"
         parts = [f"{processed:,} of {total:,} entries {verb}"]
         if rate:
             parts.append(f"{rate:,.0f} a second")
