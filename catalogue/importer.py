@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -141,6 +141,9 @@ def import_file(
                 batch.save()
             if progress:
                 progress(batch.processed_entries, batch.total_entries)
+            # With DEBUG on, Django keeps the last 9,000 queries with their
+            # parameters: whole chunks of abstracts, gigabytes on a big file.
+            reset_queries()
     except Exception as error:
         logger.exception("Import of batch %s failed; undoing it", batch.pk)
         undo_batch(batch, user=None)
@@ -825,6 +828,7 @@ def preview_file(source: Source, *, progress: Progress | None = None) -> Preview
     done = 0
     for chunk in _chunks(iter_bibtex(source), CHUNK_SIZE):
         writer.write_chunk(chunk)
+        reset_queries()  # see import_file
         done += len(chunk)
         if progress:
             progress(done, max(total, done))

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from catalogue.bibtex import UnreadableFile
-from catalogue.importer import Preview, import_bibtex, preview_file
+from catalogue.importer import Preview, import_file, preview_file
+from catalogue.models import ImportBatch
 
 
 class Command(BaseCommand):
@@ -36,16 +37,21 @@ class Command(BaseCommand):
         unreadable = []
         for path in files:
             try:
-                data = path.read_bytes()
+                # Opened here, read in chunks by the importer: files of any
+                # size import in bounded memory.
+                source = path.open("rb")
             except OSError as error:
                 unreadable.append(f"{path}: {error.strerror or error}")
                 self.stderr.write(
                     self.style.ERROR(f"{path}: cannot read: {error.strerror or error}")
                 )
                 continue
-            with tqdm(
-                total=0, unit=" entries", desc=path.name, disable=no_progress, file=self.stderr
-            ) as bar:
+            with (
+                source,
+                tqdm(
+                    total=0, unit=" entries", desc=path.name, disable=no_progress, file=self.stderr
+                ) as bar,
+            ):
 
                 def progress(done: int, total: int) -> None:
                     bar.total = total
@@ -53,9 +59,10 @@ class Command(BaseCommand):
 
                 try:
                     if dry_run:
-                        preview = preview_file(path, progress=progress)
+                        preview = preview_file(source, progress=progress)
                     else:
-                        batch = import_bibtex(data, source_name=path.name, progress=progress)
+                        batch = ImportBatch(source_name=path.name)
+                        import_file(source, batch=batch, progress=progress)
                 except UnreadableFile as error:
                     unreadable.append(f"{path}: {error}")
                     self.stderr.write(self.style.ERROR(f"{path}: {error}"))
