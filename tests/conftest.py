@@ -64,3 +64,17 @@ def entry(key: str, **fields: str) -> str:
     """A small @article entry for tests: entry("k1", title="T", year="2020")."""
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items())
     return f"@article{{{key},\n{body}\n}}\n"
+
+
+@pytest.fixture
+def query_count(db: None) -> Callable[[Callable[[], object]], int]:
+    """How many queries a call makes: for N+1 guards that compare two sizes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(call: Callable[[], object]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        return len(captured.captured_queries)
+
+    return count
