@@ -34,7 +34,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from rapidfuzz import fuzz
 
-from catalogue.bibtex import Problem, Record, count_entries, iter_bibtex
+from catalogue.bibtex import Known, Problem, Record, count_entries, iter_bibtex
 from catalogue.bibtex.text import fold, normalise_title
 from catalogue.models import (
     Article,
@@ -91,7 +91,7 @@ SNAPSHOT_FIELDS = (*SCALAR_FIELDS, "journal_id", "authors_et_al", "extra_fields"
 
 Progress = Callable[[int, int], None]
 Source = str | Path | IO[bytes]
-Item = Record | Problem
+Item = Record | Problem | Known
 
 
 def import_bibtex(
@@ -121,7 +121,7 @@ def import_file(
     the error is raised again.
     """
     total = count_entries(source)
-    items = iter_bibtex(source)
+    items = iter_bibtex(source, skip=_held_fingerprints)
     first = next(items, None)  # raises UnreadableFile before anything is written
     batch.status = ImportBatch.Status.IMPORTING
     batch.total_entries = max(total, batch.processed_entries)
@@ -163,6 +163,15 @@ def import_file(
     batch.finished_at = timezone.now()
     batch.save()
     return batch
+
+
+def _held_fingerprints(fingerprints: set[str]) -> set[str]:
+    """Which of these entries the catalogue holds as they are (see `Known`)."""
+    return set(
+        Article.objects.filter(source_fingerprint__in=fingerprints).values_list(
+            "source_fingerprint", flat=True
+        )
+    )
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -219,6 +228,8 @@ class _BatchWriter:
         # from a version of it.
         self.written: dict[int, int] = {}
         self.preview = Preview()
+        # Entries found unchanged in the catalogue, by fingerprint: their line.
+        self.known_lines: dict[str, int] = {}
         # Previews only: the new entries' keys and DOIs seen so far, by line.
         self.seen_keys: dict[str, tuple[str, int]] = {}
         self.seen_dois: dict[str, int] = {}
@@ -226,11 +237,16 @@ class _BatchWriter:
     def write_chunk(self, items: list[Item]) -> None:
         self.problems = []
         records = []
+        unchanged = 0
         for item in items:
             if isinstance(item, Problem):
                 self.problems.append(dataclasses.asdict(item))
+            elif isinstance(item, Known):
+                unchanged += 1
+                self._note_known(item)
             elif self._usable(item):
                 records.append(item)
+        self.preview.unchanged += unchanged
         lookups = _Lookups.for_records(records, self.batch, create=not self.dry_run)
         chunk = _Chunk()
         for record in records:
@@ -243,9 +259,20 @@ class _BatchWriter:
         batch = self.batch
         batch.created_count += len(chunk.created)
         batch.updated_count += len(chunk.updated)
-        batch.unchanged_count += chunk.unchanged
+        batch.unchanged_count += chunk.unchanged + unchanged
         batch.failed_count += sum(1 for p in self.problems if p["severity"] == "error")
         batch.problems = [*batch.problems, *self.problems]
+
+    def _note_known(self, item: Known) -> None:
+        """Warn about a second copy of an entry the catalogue already holds."""
+        line = self.known_lines.get(item.fingerprint)
+        if line:
+            message = f"the same record as the entry on line {line}; this copy was skipped"
+            self.problems.append(
+                {"line": item.line, "key": item.key, "message": message, "severity": "warning"}
+            )
+        elif len(self.known_lines) < DRY_RUN_MEMORY:
+            self.known_lines[item.fingerprint] = item.line
 
     def _usable(self, record: Record) -> bool:
         for warning in record.warnings:
@@ -375,6 +402,7 @@ class _BatchWriter:
             k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
         }
         values["source_bibtex"] = record.source
+        values["source_fingerprint"] = record.fingerprint
         values["dedupe_block"] = dedupe_block(
             record.year, record.authors[0].family if record.authors else ""
         )
@@ -826,7 +854,7 @@ def preview_file(source: Source, *, progress: Progress | None = None) -> Preview
     total = count_entries(source)
     writer = _BatchWriter(None, dry_run=True)
     done = 0
-    for chunk in _chunks(iter_bibtex(source), CHUNK_SIZE):
+    for chunk in _chunks(iter_bibtex(source, skip=_held_fingerprints), CHUNK_SIZE):
         writer.write_chunk(chunk)
         reset_queries()  # see import_file
         done += len(chunk)

@@ -373,6 +373,10 @@ class Article(models.Model):
     # funding_details, ...), lower-case names, decoded values.
     extra_fields = models.JSONField(default=dict, blank=True)
     source_bibtex = models.TextField("original entry", blank=True)
+    # The reader's fingerprint of that entry: a re-import that finds it
+    # unchanged skips the entry without decoding it, and leaves the article
+    # (and any curation since) as it is.
+    source_fingerprint = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     import_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
     )

@@ -136,3 +136,19 @@ def test_invalid_utf8_warning_comes_first() -> None:
     assert items[0].line == 0
     assert isinstance(items[1], Record)
     assert items[1].title == "Café"
+
+
+def test_skip_yields_known_entries_instead_of_records() -> None:
+    data = b"@article{a, title={A}}\n@article{b, title={B}}\n"
+    first = {r.key: r.fingerprint for r in iter_bibtex(io.BytesIO(data))}
+    held = {first["a"]}
+    items = list(iter_bibtex(io.BytesIO(data), skip=lambda fingerprints: fingerprints & held))
+    assert [type(i).__name__ for i in items] == ["Known", "Record"]
+    assert (items[0].key, items[0].line, items[0].fingerprint) == ("a", 1, first["a"])
+
+
+def test_fingerprint_changes_with_any_field() -> None:
+    one = next(iter_bibtex(io.BytesIO(b"@article{a, title={A}, year=2020}")))
+    same = next(iter_bibtex(io.BytesIO(b"@article{a,\n  year = 2020, title = {A}}")))
+    other = next(iter_bibtex(io.BytesIO(b"@article{a, title={A}, year=2021}")))
+    assert one.fingerprint == same.fingerprint != other.fingerprint

@@ -234,3 +234,21 @@ def test_same_key_with_a_corrected_title_updates_the_article(import_text: Import
     )
     assert (batch.created_count, batch.updated_count) == (0, 1)
     assert Article.objects.get().title == "Cold therapy for knee pain"
+
+
+def test_reimporting_an_unchanged_entry_keeps_curation(import_text: Importer) -> None:
+    import_text(entry("k", title="Tpyo in title", year="2020"))
+    article = Article.objects.get()
+    article.title = "Typo in title"
+    article.save()
+    batch = import_text(entry("k", title="Tpyo in title", year="2020"))
+    assert batch.unchanged_count == 1
+    assert Article.objects.get().title == "Typo in title"
+
+
+def test_changed_entry_still_overwrites_curation(import_text: Importer) -> None:
+    import_text(entry("k", title="Tpyo in title", year="2020"))
+    Article.objects.update(title="Typo in title")
+    batch = import_text(entry("k", title="Tpyo in title", year="2021"))
+    assert batch.updated_count == 1
+    assert Article.objects.get().year == 2021

@@ -10,7 +10,7 @@ from .keywords import normalise_keyword, split_keywords
 from .latex import latex_to_unicode
 from .limits import DEFAULT_LIMITS, Limits
 from .names import parse_names
-from .records import Keyword, ParseResult, Person, Problem, Record
+from .records import Keyword, Known, ParseResult, Person, Problem, Record
 from .stream import count_entries, iter_bibtex, read_bibtex
 from .text import fold, normalise_person, normalise_title
 
@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "Limits",
     "Keyword",
+    "Known",
     "ParseResult",
     "Person",
     "Problem",

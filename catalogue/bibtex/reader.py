@@ -20,8 +20,12 @@ anything; escaping and linking are the web layer's business.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import bibtexparser
 from bibtexparser.exceptions import BlockAbortedException
@@ -40,7 +44,7 @@ from .keywords import split_keywords
 from .latex import latex_to_unicode
 from .limits import Limits
 from .names import parse_names
-from .records import Keyword, Person, Problem, Record
+from .records import Keyword, Known, Person, Problem, Record
 from .text import collapse_whitespace
 
 # BibTeX's predefined month macros, expanded to names (parse_month reads them).
@@ -372,8 +376,10 @@ class _Reader:
         limits: Limits,
         targets: frozenset[str] = frozenset(),
         repeated: frozenset[int] = frozenset(),
+        skip: Skip | None = None,
     ) -> None:
         self.limits = limits
+        self.skip = skip
         self.evaluator = _Evaluator()
         self.macro_count = 0
         self.targets = targets
@@ -417,8 +423,35 @@ class _Reader:
                 block.start_line or 0
             )
         self.text = ""
-        out, self.out = self.out, []
+        out, self.out = self._built(self.out), []
         return out
+
+    def _built(self, items: list[Any]) -> list[Record | Problem | Known]:
+        """Build the chunk's records, except those the caller says it holds."""
+        pending = [item for item in items if isinstance(item, _Settled)]
+        known = self.skip({p.fingerprint for p in pending}) if self.skip and pending else set()
+        return [
+            (
+                (
+                    Known(item.entry.key, item.entry.line, item.fingerprint)
+                    if item.fingerprint in known
+                    else self._record(item)
+                )
+                if isinstance(item, _Settled)
+                else item
+            )
+            for item in items
+        ]
+
+    def _record(self, item: _Settled) -> Record | Problem:
+        try:
+            return _build_record(item.entry, item.fields, item.fingerprint)
+        except RecursionError:
+            return Problem(
+                line=item.entry.line,
+                key=item.entry.key,
+                message="This entry could not be read: it is nested too deeply.",
+            )
 
     def finish(self) -> list[Record | Problem]:
         """What is still waiting for a crossref parent, and file-level problems."""
@@ -436,7 +469,7 @@ class _Reader:
                     " (entries start with @article{, @book{, ...).",
                 )
             )
-        out, self.out = self.out, []
+        out, self.out = self._built(self.out), []
         return out
 
     def _line(self, block: Block) -> int:
@@ -701,16 +734,8 @@ class _Reader:
         self._emit(entry, fields)
 
     def _emit(self, entry: _Entry, fields: dict[str, str]) -> None:
-        try:
-            self.out.append(_build_record(entry, fields))
-        except RecursionError:
-            self.out.append(
-                Problem(
-                    line=entry.line,
-                    key=entry.key,
-                    message="This entry could not be read: it is nested too deeply.",
-                )
-            )
+        # Built at the end of the chunk, so that `skip` is asked once.
+        self.out.append(_Settled(entry, fields, _fingerprint(entry, fields)))
 
     def _resolve(self, entry: _Entry, chain: list[_Entry], *, final: bool) -> dict[str, str]:
         """The entry's fields with what its crossref parent (chain) adds.
@@ -793,7 +818,25 @@ def _keywords(fields: dict[str, str], warnings: list[str]) -> tuple[Keyword, ...
     return keywords
 
 
-def _build_record(entry: _Entry, raw: dict[str, str]) -> Record:
+@dataclass
+class _Settled:
+    """An entry with its final raw fields, waiting to be built (or skipped)."""
+
+    entry: _Entry
+    fields: dict[str, str]
+    fingerprint: str
+
+
+# Given the fingerprints of a chunk's entries, the ones not to build.
+Skip = Callable[[set[str]], set[str]]
+
+
+def _fingerprint(entry: _Entry, fields: dict[str, str]) -> str:
+    encoded = json.dumps([entry.entry_type, entry.key, sorted(fields.items())]).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def _build_record(entry: _Entry, raw: dict[str, str], fingerprint: str = "") -> Record:
     warnings = entry.warnings
     fields = _decode_fields(raw)
 
@@ -841,4 +884,5 @@ def _build_record(entry: _Entry, raw: dict[str, str]) -> Record:
         keywords=keywords,
         fields=fields,
         warnings=tuple(warnings),
+        fingerprint=fingerprint,
     )

@@ -85,6 +85,23 @@ class Record:
     fields: dict[str, str] = field(default_factory=dict)
     # Non-fatal trouble with this entry: "undefined macro foo", ...
     warnings: tuple[str, ...] = ()
+    # A hash of the entry's type, key and raw field values (macros expanded,
+    # crossref resolved, not yet decoded): equal fingerprints, equal records.
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Known:
+    """An entry the caller already holds, unchanged, so it was not decoded.
+
+    `iter_bibtex(..., skip=...)` yields these instead of records for the
+    fingerprints its `skip` callback names: re-importing a file mostly
+    costs the split, not the decoding.
+    """
+
+    key: str
+    line: int
+    fingerprint: str
 
 
 @dataclass

@@ -33,8 +33,8 @@ from typing import AnyStr, BinaryIO
 
 from .encoding import _MAGIC, _NUL_LIMIT, UnreadableFile
 from .limits import DEFAULT_LIMITS, Limits
-from .reader import _BRACE, _CUT_MARK, _ENTRY_HEAD, _FAILED_KEY, _Reader, clean_key
-from .records import ParseResult, Problem, Record
+from .reader import _BRACE, _CUT_MARK, _ENTRY_HEAD, _FAILED_KEY, Skip, _Reader, clean_key
+from .records import Known, ParseResult, Problem, Record
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -404,10 +404,12 @@ def _cut_long_values(text: str, limit: int) -> tuple[str, tuple[tuple[int, int],
     return "".join(pieces), tuple(cuts)
 
 
-def _read(pieces: Iterable[str], survey: _Survey, limits: Limits) -> Iterator[Record | Problem]:
+def _read(
+    pieces: Iterable[str], survey: _Survey, limits: Limits, skip: Skip | None = None
+) -> Iterator[Record | Problem | Known]:
     if survey.problem is not None:
         yield survey.problem
-    reader = _Reader(limits=limits, targets=survey.targets, repeated=survey.repeated)
+    reader = _Reader(limits=limits, targets=survey.targets, repeated=survey.repeated, skip=skip)
     for chunk in _Chunker(limits).chunks(pieces):
         if isinstance(chunk, Problem):
             yield chunk
@@ -430,7 +432,9 @@ def _read(pieces: Iterable[str], survey: _Survey, limits: Limits) -> Iterator[Re
     yield from reader.finish()
 
 
-def iter_bibtex(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record | Problem]:
+def iter_bibtex(
+    source: Source, *, limits: Limits = DEFAULT_LIMITS, skip: Skip | None = None
+) -> Iterator[Record | Problem | Known]:
     """Records and problems of a BibTeX file, in file order as far as possible.
 
     `source` is a path or a seekable binary file opened for reading (read
@@ -438,7 +442,8 @@ def iter_bibtex(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[
     size: the file is read twice, a block at a time. A child entry whose
     crossref parent comes later is yielded when the parent has been read.
     Raises `UnreadableFile` (before yielding anything) for an empty or
-    binary file.
+    binary file. `skip`, given a chunk's fingerprints, returns those the
+    caller already holds: those entries come out as `Known`, not decoded.
 
     >>> import io
     >>> data = b"@string{acm = {ACM}}\\n@book{k, publisher = acm}"
@@ -448,7 +453,7 @@ def iter_bibtex(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[
     with _opened(source) as (file, start):
         survey = _survey(file, start)
         blocks = _blocks(file, start)
-        yield from _read(_decoded(blocks, survey.encoding, survey.errors), survey, limits)
+        yield from _read(_decoded(blocks, survey.encoding, survey.errors), survey, limits, skip)
 
 
 def count_entries(source: Source) -> int:
