@@ -196,7 +196,7 @@ def _problem(record: Record, message: str, severity: str = "error") -> dict[str,
 def _clip(record: Record, values: dict[str, Any], problems: list[dict[str, Any]]) -> None:
     """Cut values longer than their column, saying so, rather than failing."""
     for name, value in values.items():
-        limit = Article._meta.get_field(name).max_length
+        limit = _MAX_LENGTHS.get(name)
         if isinstance(value, str) and limit and len(value) > limit:
             values[name] = value[:limit]
             problems.append(
@@ -204,6 +204,9 @@ def _clip(record: Record, values: dict[str, Any], problems: list[dict[str, Any]]
                     record, f"{name} is longer than {limit} characters and was shortened", "warning"
                 )
             )
+
+
+_MAX_LENGTHS = {f.name: f.max_length for f in Article._meta.concrete_fields if f.max_length}
 
 
 def dedupe_block(year: int | None, first_author_family: str) -> str:
@@ -516,6 +519,7 @@ class _Lookups:
     def for_records(
         cls, records: list[Record], batch: ImportBatch | None, *, create: bool
     ) -> _Lookups:
+        # One unsaved row per distinct person, name or journal, not per use.
         people = {
             p: Author(
                 family=p.family[:300],
@@ -525,36 +529,38 @@ class _Lookups:
                 is_organisation=p.is_organisation,
                 import_batch=batch,
             )
-            for r in records
-            for p in r.authors
+            for p in {p for r in records for p in r.authors}
         }
         names = {
-            k.name: Keyword(name=k.name[:300], import_batch=batch)
-            for r in records
-            for k in r.keywords
+            name: Keyword(name=name[:300], import_batch=batch)
+            for name in {k.name for r in records for k in r.keywords}
         }
+        first_of_journal = {}
+        for record in records:
+            if record.journal:
+                first_of_journal.setdefault(record.journal, record)
         journals = {
-            r.journal: Journal(
-                name=r.journal[:500],
+            name: Journal(
+                name=name[:500],
                 abbreviation=r.journal_abbreviation[:200],
                 issn=r.issn,
                 publisher=r.publisher[:500],
                 import_batch=batch,
             )
-            for r in reversed(records)  # the first record's details win
-            if r.journal
+            for name, r in first_of_journal.items()
         }
         dois = {r.doi for r in records if r.doi}
         keys = {r.key for r in records}
         blocks = {dedupe_block(r.year, r.authors[0].family if r.authors else "") for r in records}
-        found = list(
-            Article.objects.filter(
-                Q(doi__in=dois)
-                | Q(source_key__in=keys)
-                | Q(citation_key__in=keys)
-                | (Q(dedupe_block__in=blocks) if not create else Q(pk__in=[]))
-            )
-        )
+        # One query per index: an OR of them would scan the whole table.
+        queries = [
+            Q(doi__in=dois) & ~Q(doi=""),  # matches the partial unique index
+            Q(source_key__in=keys),
+            Q(citation_key__in=keys),
+        ]
+        if not create:  # previews look for likely duplicates too
+            queries.append(Q(dedupe_block__in=blocks))
+        found = list({a.pk: a for q in queries for a in Article.objects.filter(q)}.values())
         lookups = cls(
             authors=_get_or_create(Author, people, create=create),
             keywords=_get_or_create(Keyword, names, create=create),
