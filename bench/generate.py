@@ -158,22 +158,6 @@ class BenchGenerator(_Generator):
 
     # -- Scopus -----------------------------------------------------------
 
-    def _numbers(self, year: int, metric: str) -> dict[str, object]:
-        rng = self.rng
-        x = rng.uniform(0.7, 0.97)
-        return {
-            "n": rng.randint(24, 4000),
-            "k": rng.randint(2, 12),
-            "y1": year - rng.randint(3, 8),
-            "y2": year - 1,
-            "x": x,
-            "lo": x - rng.uniform(0.02, 0.08),
-            "hi": min(0.99, x + rng.uniform(0.02, 0.08)),
-            "p": rng.randint(3, 48),
-            "d": rng.choice("15"),
-            "a": "an" if metric[0] in "aeiou" else "a",
-        }
-
     def abstract(self, words: dict[str, str], year: int, publisher: str) -> str:
         """1,500-2,500 characters: background, aim, methods, results, conclusion."""
         rng = self.rng
@@ -184,7 +168,7 @@ class BenchGenerator(_Generator):
             [*SENTENCES[2], *METHODS],
             [*SENTENCES[3], *RESULTS],
         ]
-        numbers = self._numbers(year, words["metric"])
+        numbers = self.numbers(year, words["metric"])
         chosen: set[str] = set()
         size = 0
         sections: list[list[str]] = [[] for _ in parts]

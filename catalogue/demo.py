@@ -404,10 +404,11 @@ class _Generator:
         )
         return author, indexed
 
-    def abstract(self, words: dict[str, str], year: int, publisher: str) -> str:
+    def numbers(self, year: int, metric: str) -> dict[str, object]:
+        """The figures an abstract's sentences quote: sample sizes, scores, years."""
         rng = self.rng
         x = rng.uniform(0.7, 0.97)
-        numbers = {
+        return {
             "n": rng.randint(24, 4000),
             "k": rng.randint(2, 12),
             "y1": year - rng.randint(3, 8),
@@ -417,8 +418,12 @@ class _Generator:
             "hi": min(0.99, x + rng.uniform(0.02, 0.08)),
             "p": rng.randint(3, 48),
             "d": rng.choice("15"),
-            "a": "an" if words["metric"][0] in "aeiou" else "a",
+            "a": "an" if metric[0] in "aeiou" else "a",
         }
+
+    def abstract(self, words: dict[str, str], year: int, publisher: str) -> str:
+        rng = self.rng
+        numbers = self.numbers(year, words["metric"])
         sentences = [
             rng.choice(group).format(**words, **numbers)
             for group in SENTENCES

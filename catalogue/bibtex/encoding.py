@@ -68,14 +68,19 @@ def decode_bytes(data: bytes) -> str:
         if not text.strip():
             raise UnreadableFile("The file is empty.")
         return text
-    for magic, what in _MAGIC:
-        if data.startswith(magic):
-            raise UnreadableFile(f"This is {what}, not a BibTeX text file.")
-    if data.count(b"\x00") > max(2, len(data) * _NUL_LIMIT):
-        raise UnreadableFile(
-            "This looks like a binary file (it is full of NUL bytes), not a BibTeX text file."
-        )
+    refuse_binary(data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return _cp1252_or_latin1(data)
+
+
+def refuse_binary(head: bytes) -> None:
+    """Raise `UnreadableFile` if `head` (a file's start) is plainly not text."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise UnreadableFile(f"This is {what}, not a BibTeX text file.")
+    if head.count(b"\x00") > max(2, len(head) * _NUL_LIMIT):
+        raise UnreadableFile(
+            "This looks like a binary file (it is full of NUL bytes), not a BibTeX text file."
+        )

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AnyStr, BinaryIO
 
-from .encoding import _MAGIC, _NUL_LIMIT, UnreadableFile
+from .encoding import _NUL_LIMIT, UnreadableFile, refuse_binary
 from .limits import DEFAULT_LIMITS, Limits
 from .reader import _BRACE, _CUT_MARK, _ENTRY_HEAD, _FAILED_KEY, Skip, _Reader, clean_key
 from .records import Known, ParseResult, Problem, Record
@@ -92,22 +92,12 @@ def _blocks(file: BinaryIO, start: int) -> Iterator[bytes]:
         yield block
 
 
-def _refuse_binary(head: bytes) -> None:
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            raise UnreadableFile(f"This is {what}, not a BibTeX text file.")
-    if head.count(b"\x00") > max(2, len(head) * _NUL_LIMIT):
-        raise UnreadableFile(
-            "This looks like a binary file (it is full of NUL bytes), not a BibTeX text file."
-        )
-
-
 def _encoding_of(head: bytes) -> tuple[str, str]:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", "replace"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", "replace"  # the BOM picks the byte order and is dropped
-    _refuse_binary(head)
+    refuse_binary(head)
     return "utf-8", "strict"
 
 
