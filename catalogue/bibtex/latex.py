@@ -314,6 +314,8 @@ _DANGEROUS = frozenset(
 # Private-use stand-ins for characters that must survive brace removal.
 _LBRACE, _RBRACE, _BACKSLASH, _DOLLAR = "\ue000", "\ue001", "\ue002", "\ue003"
 _RESTORE = str.maketrans({_LBRACE: "{", _RBRACE: "}", _BACKSLASH: "\\", _DOLLAR: "$"})
+_MARKER = re.compile(f"[{_LBRACE}{_RBRACE}{_BACKSLASH}{_DOLLAR}]")
+_SIMPLE_ESCAPE = re.compile(r"\\([%&_#$])")
 _PROTECT = str.maketrans({"{": _LBRACE, "}": _RBRACE, "\\": _BACKSLASH, "$": _DOLLAR})
 
 _TOKEN = re.compile(
@@ -475,8 +477,13 @@ def latex_to_unicode(value: str) -> str:
     """
     if not _SPECIAL.search(value):
         return value
+    # Most Scopus abstracts hold LaTeX only as "50\%" or "R\&D": unescaping
+    # is all they need, not a full conversion of a long value.
+    unescaped = _SIMPLE_ESCAPE.sub(r"\1", value)
+    if not _SPECIAL.search(unescaped):
+        return unescaped
     text = _convert(value)
     # What braces remain only protected case or grouped text: drop them.
     if "{" in text or "}" in text:
         text = text.replace("{", "").replace("}", "")
-    return text.translate(_RESTORE)
+    return text.translate(_RESTORE) if _MARKER.search(text) else text
