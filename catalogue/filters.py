@@ -15,9 +15,11 @@ from django.core.validators import validate_slug
 from django.db.models import Exists, OuterRef, QuerySet
 
 from catalogue.models import Article, ArticleKeyword, Authorship
-from catalogue.search import search_articles
+from catalogue.search import parse_query, rank_by_title, search_articles
 
 SORTS = {
+    # Until full-text ranking: the more search words a title holds, the higher.
+    "relevance": ("-title_hits", "-year", "-month", "title", "pk"),
     "newest": ("-year", "-month", "title", "pk"),
     "oldest": ("year", "month", "title", "pk"),
     "title": ("title", "pk"),
@@ -89,8 +91,15 @@ class ArticleFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Article]) -> QuerySet[Article]:
         queryset = super().filter_queryset(queryset)
-        sort = self.form.cleaned_data.get("sort") or "newest"
-        return queryset.order_by(*SORTS[sort])
+        return _sorted(queryset, self.effective_sort, self.form.cleaned_data.get("q") or "")
+
+    @property
+    def effective_sort(self) -> str:
+        """The sort asked for, else relevance when searching and newest when not."""
+        data = self.form.cleaned_data if self.is_valid() else {}
+        searching = bool(parse_query(data.get("q") or ""))
+        sort = data.get("sort") or ("relevance" if searching else "newest")
+        return "newest" if sort == "relevance" and not searching else sort
 
 
 def _linked_to_each(
@@ -105,3 +114,9 @@ def _linked_to_each(
             Exists(link.objects.filter(article=OuterRef("pk"), **{lookup: slug}))
         )
     return queryset
+
+
+def _sorted(queryset: QuerySet[Article], sort: str, query: str) -> QuerySet[Article]:
+    if sort == "relevance":
+        queryset = rank_by_title(queryset, query)
+    return queryset.order_by(*SORTS[sort])

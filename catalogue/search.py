@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from catalogue.bibtex.text import fold
 from catalogue.models import Article
@@ -59,3 +59,15 @@ def search_articles(queryset: QuerySet[Article], text: str) -> QuerySet[Article]
     for term in query.exclude:
         queryset = queryset.exclude(search_text__contains=term)
     return queryset
+
+
+def rank_by_title(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
+    """Annotate `title_hits`: how many of the search words the title holds.
+
+    A plain stand-in for relevance ranking, the same on SQLite and
+    PostgreSQL: a paper about the words usually has them in its title.
+    """
+    hits = Value(0)
+    for term in parse_query(text).include:
+        hits += Case(When(title__icontains=term, then=1), default=0, output_field=IntegerField())
+    return queryset.annotate(title_hits=hits)

@@ -204,3 +204,16 @@ def test_list_query_count_does_not_grow_with_articles(
     )
     assert query_count(lambda: client.get("/")) == one
     assert Article.objects.count() == 11
+
+
+def test_search_ranks_title_matches_first(client: Client, import_text: Importer) -> None:
+    import_text(
+        entry("newer", title="Nerve ablation", abstract="Compared with cryoanalgesia.", year="2024")
+        + entry("seed", title="Percutaneous cryoanalgesia for pain", year="2021")
+    )
+    assert keys(client.get("/", {"q": "cryoanalgesia"})) == ["seed", "newer"]
+    assert keys(client.get("/", {"q": "cryoanalgesia", "sort": "newest"})) == ["newer", "seed"]
+    assert (
+        client.get("/", {"q": "cryoanalgesia"}).context["filterset"].effective_sort == "relevance"
+    )
+    assert client.get("/").context["filterset"].effective_sort == "newest"
