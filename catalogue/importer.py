@@ -366,7 +366,10 @@ class _BatchWriter:
         """The line of the entry that already wrote `article` in this import, or 0."""
         if id(article) in chunk.written:
             return chunk.written[id(article)][1]
-        return self.written.get(article.pk, 0) if article.pk else 0
+        if not article.pk:
+            return 0
+        # An entry found unchanged (Known) stands for its article too.
+        return self.written.get(article.pk) or self.known_lines.get(article.source_fingerprint, 0)
 
     def _is_copy_of_earlier_entry(self, record: Record) -> bool:
         """For previews: a new entry whose DOI an earlier chunk already brought.

@@ -252,3 +252,16 @@ def test_changed_entry_still_overwrites_curation(import_text: Importer) -> None:
     batch = import_text(entry("k", title="Tpyo in title", year="2021"))
     assert batch.updated_count == 1
     assert Article.objects.get().year == 2021
+
+
+def test_reimporting_two_versions_of_one_record_changes_nothing(import_text: Importer) -> None:
+    # Scopus exports sometimes hold one paper twice, differing in case.
+    text = entry("z", title="Open Source Photonics", doi="10.1/z") + entry(
+        "z", title="Open source photonics", doi="10.1/z"
+    )
+    first = import_text(text)
+    assert (first.created_count, first.unchanged_count) == (1, 1)
+    for _ in range(2):
+        again = import_text(text)
+        assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 2)
+    assert Article.objects.get().title == "Open Source Photonics"
