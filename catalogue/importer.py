@@ -24,13 +24,14 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import count, islice
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, reset_queries, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import DateTimeField, JSONField, Prefetch, Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from rapidfuzz import fuzz
 
@@ -218,7 +219,7 @@ class _BatchWriter:
     """Matches records to articles and writes them, a chunk at a time.
 
     Authors, keywords, journals and the articles that might match are looked
-    up once per chunk; new rows go in with bulk_create. With `dry_run` it
+    up once per chunk; new rows go in with plain INSERTs. With `dry_run` it
     only works out what would change (for previews) and writes nothing.
     """
 
@@ -236,6 +237,7 @@ class _BatchWriter:
         # Previews only: the new entries' keys and DOIs seen so far, by line.
         self.seen_keys: dict[str, tuple[str, int]] = {}
         self.seen_dois: dict[str, int] = {}
+        self.ids = _RowIds(create=not dry_run)
 
     def write_chunk(self, items: list[Item]) -> None:
         self.problems = []
@@ -250,7 +252,7 @@ class _BatchWriter:
             elif self._usable(item):
                 records.append(item)
         self.preview.unchanged += unchanged
-        lookups = _Lookups.for_records(records, self.batch, create=not self.dry_run)
+        lookups = _Lookups.for_records(records, self.batch, self.ids)
         chunk = _Chunk()
         for record in records:
             self._write(record, lookups, chunk)
@@ -509,9 +511,7 @@ def _links_of(article_ids: list[int]) -> dict[int, _Links]:
 class _Lookups:
     """Everything a chunk's records are matched against, fetched at once."""
 
-    authors: dict[Any, Author]
-    keywords: dict[str, Keyword]
-    journals: dict[str, Journal]
+    ids: _RowIds
     by_doi: dict[str, Article]
     by_source_key: dict[str, list[Article]]
     by_block: dict[str, list[Article]]
@@ -520,38 +520,49 @@ class _Lookups:
 
     @classmethod
     def for_records(
-        cls, records: list[Record], batch: ImportBatch | None, *, create: bool
+        cls, records: list[Record], batch: ImportBatch | None, ids: _RowIds
     ) -> _Lookups:
-        # One unsaved row per distinct person, name or journal, not per use.
-        people = {
-            p: Author(
-                family=p.family[:300],
-                given=p.given[:300],
-                prefix=p.prefix[:100],
-                suffix=p.suffix[:50],
-                is_organisation=p.is_organisation,
-                import_batch=batch,
-            )
-            for p in {p for r in records for p in r.authors}
-        }
-        names = {
-            name: Keyword(name=name[:300], import_batch=batch)
-            for name in {k.name for r in records for k in r.keywords}
-        }
-        first_of_journal = {}
+        # One unsaved row per distinct person, name or journal not met
+        # before, not per use.
+        ids.trim()
+        ids.find(
+            Author,
+            {
+                p: Author(
+                    family=p.family[:300],
+                    given=p.given[:300],
+                    prefix=p.prefix[:100],
+                    suffix=p.suffix[:50],
+                    is_organisation=p.is_organisation,
+                    import_batch=batch,
+                )
+                for p in {p for r in records for p in r.authors} - ids.known(Author)
+            },
+        )
+        ids.find(
+            Keyword,
+            {
+                name: Keyword(name=name[:300], import_batch=batch)
+                for name in {k.name for r in records for k in r.keywords} - ids.known(Keyword)
+            },
+        )
+        first_of_journal: dict[str, Record] = {}
         for record in records:
-            if record.journal:
+            if record.journal and record.journal not in ids.known(Journal):
                 first_of_journal.setdefault(record.journal, record)
-        journals = {
-            name: Journal(
-                name=name[:500],
-                abbreviation=r.journal_abbreviation[:200],
-                issn=r.issn,
-                publisher=r.publisher[:500],
-                import_batch=batch,
-            )
-            for name, r in first_of_journal.items()
-        }
+        ids.find(
+            Journal,
+            {
+                name: Journal(
+                    name=name[:500],
+                    abbreviation=r.journal_abbreviation[:200],
+                    issn=r.issn,
+                    publisher=r.publisher[:500],
+                    import_batch=batch,
+                )
+                for name, r in first_of_journal.items()
+            },
+        )
         dois = {r.doi for r in records if r.doi}
         keys = {r.key for r in records}
         blocks = {dedupe_block(r.year, r.authors[0].family if r.authors else "") for r in records}
@@ -561,13 +572,11 @@ class _Lookups:
             Q(source_key__in=keys),
             Q(citation_key__in=keys),
         ]
-        if not create:  # previews look for likely duplicates too
+        if not ids.create:  # previews look for likely duplicates too
             queries.append(Q(dedupe_block__in=blocks))
         found = list({a.pk: a for q in queries for a in Article.objects.filter(q)}.values())
         lookups = cls(
-            authors=_get_or_create(Author, people, create=create),
-            keywords=_get_or_create(Keyword, names, create=create),
-            journals=_get_or_create(Journal, journals, create=create),
+            ids=ids,
             by_doi={},
             by_source_key={},
             by_block={},
@@ -585,18 +594,14 @@ class _Lookups:
     def links_of(self, article: Article) -> _Links:
         return self.links.get(article.pk) or _Links(authors=[], keywords=frozenset())
 
-    # In a dry run, rows that don't exist yet have no pk: stand-in ids keep
-    # link comparisons honest (a new author is never an existing one).
     def author_id(self, person: Any) -> int:
-        return self.authors[person].pk or -id(self.authors[person])
+        return self.ids.of(Author, person)
 
     def keyword_id(self, name: str) -> int:
-        return self.keywords[name].pk or -id(self.keywords[name])
+        return self.ids.of(Keyword, name)
 
     def journal_id(self, name: str) -> int | None:
-        if not name:
-            return None
-        return self.journals[name].pk or -id(self.journals[name])
+        return self.ids.of(Journal, name) if name else None
 
     def resembling(self, record: Record) -> Iterator[tuple[str, Article]]:
         """Articles with the same first author and year and a (nearly) equal title."""
@@ -632,37 +637,37 @@ class _Chunk:
     written: dict[int, tuple[Article, int]] = field(default_factory=dict)
 
     def save(self, batch: ImportBatch) -> None:
-        Article.objects.bulk_create(self.created)
+        _insert_new(Article, self.created, key="citation_key")
         for article in self.updated.values():
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.relink]
         _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
-        # ignore_conflicts: a resumed import may touch an article twice; the
+        before = ArticleChange._meta.get_field("before")
+        rows = [
+            (batch.pk, a.pk, ArticleChange.Action.CREATED.value, None, self._after(a))
+            for a in self.created
+        ]
+        rows += [
+            (
+                batch.pk,
+                a.pk,
+                ArticleChange.Action.UPDATED.value,
+                before.get_db_prep_save(self.before[id(a)], connection),
+                self._after(a),
+            )
+            for a in self.updated.values()
+        ]
+        # Ignoring conflicts: a resumed import may touch an article twice; the
         # first record of what it was before this batch is the one to keep.
-        ArticleChange.objects.bulk_create(
-            [
-                *(
-                    ArticleChange(
-                        batch=batch,
-                        article=a,
-                        action=ArticleChange.Action.CREATED,
-                        after=_fingerprint(_snapshot(a, self.links[id(a)])),
-                    )
-                    for a in self.created
-                ),
-                *(
-                    ArticleChange(
-                        batch=batch,
-                        article=a,
-                        action=ArticleChange.Action.UPDATED,
-                        before=self.before[id(a)],
-                        after=_fingerprint(_snapshot(a, self.links[id(a)])),
-                    )
-                    for a in self.updated.values()
-                ),
-            ],
+        _insert_rows(
+            ArticleChange,
+            ("batch_id", "article_id", "action", "before", "after"),
+            rows,
             ignore_conflicts=True,
         )
+
+    def _after(self, article: Article) -> str:
+        return _fingerprint(_snapshot(article, self.links[id(article)]))
 
 
 def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) -> None:
@@ -692,18 +697,27 @@ def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) ->
 
 
 def _insert_rows(
-    model: type[Any], columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+    model: type[Any],
+    columns: tuple[str, ...],
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    ignore_conflicts: bool = False,
 ) -> None:
-    """Plain INSERTs of link rows, twenty or so per article.
+    """Plain INSERTs of rows whose values are ready for the database.
 
-    bulk_create would build a model instance for each, which costs more
-    than the insert itself; these rows have no defaults or signals to miss.
+    bulk_create prepares every value of every row through its field, which
+    costs more than the insert itself: an import writes some twenty link
+    rows and thirty columns per article. These rows have no signals to miss.
     """
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    fields = [model._meta.get_field(c) for c in columns]
+    sql = "{} {} ({}) VALUES ({}) {}".format(
+        connection.ops.insert_statement(on_conflict=on_conflict),
         quote(model._meta.db_table),
-        ", ".join(quote(c) for c in columns),
+        ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(columns)),
+        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
     )
     batch = list(rows)
     if batch:
@@ -711,37 +725,100 @@ def _insert_rows(
             cursor.executemany(sql, batch)
 
 
+def _insert_new(model: type[Any], instances: list[Any], *, key: str) -> None:
+    """Insert unsaved instances, then give them their pks (found by `key`, a unique column).
+
+    What bulk_create does, for the fields these models have: auto_now
+    timestamps and JSON are the only values that need preparing.
+    """
+    if not instances:
+        return
+    now = timezone.now()
+    names, prepared = [], {}
+    for f in model._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        names.append(f.attname)
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            for instance in instances:
+                setattr(instance, f.attname, now)
+        if isinstance(f, DateTimeField | JSONField):
+            prepared[len(names) - 1] = f
+    rows = []
+    for instance in instances:
+        row = [getattr(instance, name) for name in names]
+        for index, f in prepared.items():
+            row[index] = f.get_db_prep_save(row[index], connection)
+        rows.append(row)
+    _insert_rows(model, tuple(names), rows)
+    pks = dict(
+        model._default_manager.filter(
+            **{f"{key}__in": [getattr(i, key) for i in instances]}
+        ).values_list(key, "pk")
+    )
+    for instance in instances:
+        instance.pk = pks[getattr(instance, key)]
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
 SluggedT = TypeVar("SluggedT", Author, Keyword, Journal)
 
 
-def _get_or_create(
-    model: type[SluggedT], wanted: dict[Any, SluggedT], *, create: bool
-) -> dict[Any, SluggedT]:
-    """Map each source value to its row, creating the rows that don't exist.
+class _RowIds:
+    """The ids of the authors, keywords and journals an import has met, by source value.
 
-    `wanted` maps a source value (a Person, a keyword or journal name) to an
-    unsaved row; rows whose normalised forms match are one row. Without
-    `create`, missing rows stay unsaved (pk None).
+    Kept from chunk to chunk: the common ones recur throughout a file, and
+    looking them up again costs more than the rest of their handling. Held
+    to a bound on memory. Without `create` (previews) rows that do not
+    exist yet get negative stand-in ids, so that link comparisons stay
+    honest: a new author is never an existing one.
     """
-    for row in wanted.values():
-        row.normalise()
-    existing = {
-        row.normalised: row
-        for row in model._default_manager.filter(
-            normalised__in={r.normalised for r in wanted.values()}
+
+    LIMIT = 200_000  # per model; about 150 bytes each
+
+    def __init__(self, *, create: bool) -> None:
+        self.create = create
+        self.ids: dict[type[Any], dict[Any, int]] = {Author: {}, Keyword: {}, Journal: {}}
+        self.stand_ins = count(-1, -1)
+
+    def known(self, model: type[SluggedT]) -> Any:
+        return self.ids[model].keys()
+
+    def of(self, model: type[SluggedT], value: Any) -> int:
+        return self.ids[model][value]
+
+    def find(self, model: type[SluggedT], wanted: dict[Any, SluggedT]) -> None:
+        """Look up (and with `create`, create) the rows for these values.
+
+        `wanted` maps each source value (a Person, a keyword or journal
+        name) to an unsaved row; rows whose normalised forms match are one row.
+        """
+        for row in wanted.values():
+            row.normalise()
+        existing = dict(
+            model._default_manager.filter(
+                normalised__in={r.normalised for r in wanted.values()}
+            ).values_list("normalised", "pk")
         )
-    }
-    new: dict[str, SluggedT] = {}
-    for row in wanted.values():
-        if row.normalised not in existing:
-            new.setdefault(row.normalised, row)
-    if create and new:
-        slugs = unique_slugs(model, [r.slug_source() for r in new.values()])
-        for row, slug in zip(new.values(), slugs, strict=True):
-            row.slug = slug
-        model._default_manager.bulk_create(new.values())
-    existing.update(new)
-    return {value: existing[row.normalised] for value, row in wanted.items()}
+        new: dict[str, SluggedT] = {}
+        for row in wanted.values():
+            if row.normalised not in existing:
+                new.setdefault(row.normalised, row)
+        if self.create and new:
+            slugs = unique_slugs(model, [r.slug_source() for r in new.values()])
+            for row, slug in zip(new.values(), slugs, strict=True):
+                row.slug = slug
+            _insert_new(model, list(new.values()), key="normalised")
+        for normalised, row in new.items():
+            existing[normalised] = row.pk if row.pk is not None else next(self.stand_ins)
+        self.ids[model].update((value, existing[row.normalised]) for value, row in wanted.items())
+
+    def trim(self) -> None:
+        """Forget all ids of a model once it holds too many (between chunks only)."""
+        for ids in self.ids.values():
+            if len(ids) > self.LIMIT:
+                ids.clear()
 
 
 def _unique_in_order(items: Iterable[Any]) -> list[Any]:

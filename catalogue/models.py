@@ -346,7 +346,7 @@ class Article(models.Model):
     # The key as the source wrote it: citation_key gets a suffix when two
     # different records share one, and imports match on this.
     source_key = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
-    entry_type = models.CharField(max_length=50, default="article", db_index=True)
+    entry_type = models.CharField(max_length=50, default="article")  # indexed with year
     title = models.TextField()
     abstract = models.TextField(blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
@@ -361,8 +361,13 @@ class Article(models.Model):
     publisher = models.CharField(max_length=500, blank=True)
     issn = models.CharField("ISSN", max_length=9, blank=True, validators=[validate_issn])
     language = models.CharField(max_length=100, blank=True)
-    journal = models.ForeignKey(
-        Journal, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    journal = models.ForeignKey(  # indexed with year
+        Journal,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+        db_index=False,
     )
     authors = models.ManyToManyField(Author, through="Authorship", related_name="articles")
     authors_et_al = models.BooleanField(
@@ -445,8 +450,14 @@ def build_search_text(
 
 
 class Authorship(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="authorships")
-    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="authorships")
+    # No single-column indexes: the two below start with each of these, and
+    # every index costs each of the millions of rows an import writes.
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
+    author = models.ForeignKey(
+        Author, on_delete=models.PROTECT, related_name="authorships", db_index=False
+    )
     position = models.PositiveIntegerField(help_text="1 for the first author.")
 
     class Meta:
@@ -469,8 +480,13 @@ class ArticleKeyword(models.Model):
         AUTHOR = "author", "author keyword"
         INDEXED = "indexed", "indexing term"
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_keywords")
-    keyword = models.ForeignKey(Keyword, on_delete=models.PROTECT, related_name="article_keywords")
+    # Indexed by the unique constraint and the index below, which start with them.
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="article_keywords", db_index=False
+    )
+    keyword = models.ForeignKey(
+        Keyword, on_delete=models.PROTECT, related_name="article_keywords", db_index=False
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.AUTHOR)
 
     class Meta:

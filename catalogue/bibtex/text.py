@@ -33,6 +33,8 @@ _NO_DECOMPOSITION = str.maketrans(
         "Ħ": "h",
     }
 )
+# The same letters, to look for before paying for a translate of long text.
+_UNDECOMPOSED = re.compile("[" + "".join(map(chr, _NO_DECOMPOSITION)) + "]")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _WHITESPACE = re.compile(r"\s+")
@@ -46,7 +48,9 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.casefold()
-    text = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION))
+    if _UNDECOMPOSED.search(text):
+        text = text.translate(_NO_DECOMPOSITION)
+    text = unicodedata.normalize("NFKD", text)
     return _COMBINING.sub("", text).casefold()
 
 
