@@ -227,10 +227,6 @@ class _BatchWriter:
         self.batch = batch
         self.dry_run = dry_run
         self.problems: list[dict[str, Any]] = []
-        # Article pk (or id() before it has one) -> line of the entry that
-        # matched or created it in this import, to tell a copy of an entry
-        # from a version of it.
-        self.written: dict[int, int] = {}
         self.preview = Preview()
         # Entries found unchanged in the catalogue, by fingerprint: their line.
         self.known_lines: dict[str, int] = {}
@@ -260,7 +256,6 @@ class _BatchWriter:
             self.preview.add_problems(self.problems)
             return
         chunk.save(self.batch)
-        self.written.update((a.pk, line) for a, line in chunk.written.values())
         batch = self.batch
         batch.created_count += len(chunk.created)
         batch.updated_count += len(chunk.updated)
@@ -292,7 +287,7 @@ class _BatchWriter:
 
     def _write(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> None:
         article = self._match(record, lookups, chunk)
-        if article is not None and (line := self._written_at(article, chunk)):
+        if article is not None and (line := self._written_at(article, chunk, lookups)):
             message = f"the same record as the entry on line {line}; this copy was skipped"
             self.problems.append(_problem(record, message, "warning"))
             self.preview.add_duplicate(record, message, article=None, other_line=line)
@@ -355,7 +350,7 @@ class _BatchWriter:
                 return article
         block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
         for article in candidates:
-            if self._written_at(article, chunk):
+            if self._written_at(article, chunk, lookups):
                 continue
             # A corrected title is still the same record; an unrelated one
             # that happens to share "Smith2020" is not.
@@ -364,14 +359,16 @@ class _BatchWriter:
                 return article
         return None
 
-    def _written_at(self, article: Article, chunk: _Chunk) -> int:
+    def _written_at(self, article: Article, chunk: _Chunk, lookups: _Lookups) -> int:
         """The line of the entry that already wrote `article` in this import, or 0."""
         if id(article) in chunk.written:
             return chunk.written[id(article)][1]
         if not article.pk:
             return 0
         # An entry found unchanged (Known) stands for its article too.
-        return self.written.get(article.pk) or self.known_lines.get(article.source_fingerprint, 0)
+        return lookups.written.get(article.pk) or self.known_lines.get(
+            article.source_fingerprint, 0
+        )
 
     def _is_copy_of_earlier_entry(self, record: Record) -> bool:
         """For previews: a new entry whose DOI an earlier chunk already brought.
@@ -517,6 +514,9 @@ class _Lookups:
     by_block: dict[str, list[Article]]
     taken_keys: set[str]
     links: dict[int, _Links]  # the found articles' links, by pk
+    # Found articles that earlier chunks of this import wrote: the line of
+    # the entry that did, to tell a copy of an entry from a version of it.
+    written: dict[int, int]
 
     @classmethod
     def for_records(
@@ -582,6 +582,13 @@ class _Lookups:
             by_block={},
             taken_keys=set(),
             links=_links_of([a.pk for a in found]),
+            written=dict(
+                ArticleChange.objects.filter(
+                    batch=batch, article_id__in=[a.pk for a in found]
+                ).values_list("article_id", "line")
+            )
+            if batch is not None and batch.pk and found
+            else {},
         )
         for article in found:
             if article.doi:
@@ -644,13 +651,21 @@ class _Chunk:
         _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
         before = ArticleChange._meta.get_field("before")
         rows = [
-            (batch.pk, a.pk, ArticleChange.Action.CREATED.value, None, self._after(a))
+            (
+                batch.pk,
+                a.pk,
+                self.written[id(a)][1],
+                ArticleChange.Action.CREATED.value,
+                None,
+                self._after(a),
+            )
             for a in self.created
         ]
         rows += [
             (
                 batch.pk,
                 a.pk,
+                self.written[id(a)][1],
                 ArticleChange.Action.UPDATED.value,
                 before.get_db_prep_save(self.before[id(a)], connection),
                 self._after(a),
@@ -661,7 +676,7 @@ class _Chunk:
         # first record of what it was before this batch is the one to keep.
         _insert_rows(
             ArticleChange,
-            ("batch_id", "article_id", "action", "before", "after"),
+            ("batch_id", "article_id", "line", "action", "before", "after"),
             rows,
             ignore_conflicts=True,
         )

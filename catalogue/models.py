@@ -300,6 +300,9 @@ class ArticleChange(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
     article = models.ForeignKey("Article", on_delete=models.CASCADE, related_name="changes")
     action = models.CharField(max_length=10, choices=Action.choices)
+    # The line of the file's entry that did it: a later copy of that entry in
+    # the same import is reported as one ("the same record as line 12").
+    line = models.PositiveIntegerField(default=0)
     # For updates, the article's values before the import (columns, extra
     # fields, author and keyword ids), which undo restores.
     before = models.JSONField(null=True, blank=True)

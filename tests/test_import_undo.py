@@ -85,3 +85,32 @@ def test_stopped_import_resumes_without_duplicates_or_gaps(db: None) -> None:
     assert sorted(Article.objects.values_list("citation_key", flat=True)) == sorted(
         f"k{i}" for i in range(count)
     )
+
+
+def test_copy_of_an_entry_chunks_later_is_skipped_naming_its_line_after_a_resume(
+    db: None,
+) -> None:
+    first = entry("dup", title="The original", doi="10.1/dup")
+    fillers = [entry(f"k{i}", title=f"Paper {i}") for i in range(CHUNK_SIZE + 5)]
+    # The copy differs in a field, so it is read (not skipped as held) and matched by DOI.
+    copy = entry("dup", title="The original", doi="10.1/dup", note="second export")
+    data = (first + "".join(fillers) + copy).encode()
+    batch = ImportBatch.objects.create(source_name="dup.bib", status=ImportBatch.Status.IMPORTING)
+    # Killed after the first chunk: this process remembers nothing of it.
+    import_file(
+        io.BytesIO(first.encode() + "".join(fillers[: CHUNK_SIZE - 1]).encode()), batch=batch
+    )
+    batch.status = ImportBatch.Status.IMPORTING
+    batch.save()
+
+    import_file(io.BytesIO(data), batch=batch)
+
+    batch.refresh_from_db()
+    assert Article.objects.filter(doi="10.1/dup").get().extra_fields == {}
+    copy_line = data.decode().count("\n", 0, data.decode().rindex("@")) + 1
+    assert {
+        "line": copy_line,
+        "key": "dup",
+        "message": "the same record as the entry on line 1; this copy was skipped",
+        "severity": "warning",
+    } in batch.problems
