@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from catalogue import search
 from catalogue.models import (
     Article,
     ArticleKeyword,
@@ -158,8 +159,8 @@ class ArticleAdmin(admin.ModelAdmin):
         for position, authorship in enumerate(authorships, start=1):
             authorship.position = position
         Authorship.objects.bulk_update(authorships, ["position"])
-        # Authors and keywords are saved after the article: search them too.
-        article.refresh_search_text()
+        # Authors and keywords are saved after the article: index them too.
+        search.reindex([article.pk])
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
         obj.clean()
@@ -175,6 +176,12 @@ class CountedAdmin(admin.ModelAdmin):
     @admin.display(description="articles", ordering="article_count")
     def article_count(self, obj: Any) -> int:
         return obj.article_count
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            # The articles' index holds the old name: searches must find the new one.
+            search.reindex(obj.articles.values_list("pk", flat=True))
 
 
 @admin.register(Author)

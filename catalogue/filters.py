@@ -15,11 +15,11 @@ from django.core.validators import validate_slug
 from django.db.models import Exists, OuterRef, QuerySet
 
 from catalogue.models import Article, ArticleKeyword, Authorship
-from catalogue.search import parse_query, rank_by_title, search_articles
+from catalogue.search import parse_query, search_articles, with_relevance
 
 SORTS = {
-    # Until full-text ranking: the more search words a title holds, the higher.
-    "relevance": ("-title_hits", "-year", "-month", "title", "pk"),
+    # Full-text rank, the title weighing most (see catalogue.search).
+    "relevance": ("-relevance", "-year", "-month", "title", "pk"),
     "newest": ("-year", "-month", "title", "pk"),
     "oldest": ("year", "month", "title", "pk"),
     "title": ("title", "pk"),
@@ -97,7 +97,7 @@ class ArticleFilter(django_filters.FilterSet):
     def effective_sort(self) -> str:
         """The sort asked for, else relevance when searching and newest when not."""
         data = self.form.cleaned_data if self.is_valid() else {}
-        searching = bool(parse_query(data.get("q") or ""))
+        searching = bool(parse_query(data.get("q") or "").groups)
         sort = data.get("sort") or ("relevance" if searching else "newest")
         return "newest" if sort == "relevance" and not searching else sort
 
@@ -118,5 +118,5 @@ def _linked_to_each(
 
 def _sorted(queryset: QuerySet[Article], sort: str, query: str) -> QuerySet[Article]:
     if sort == "relevance":
-        queryset = rank_by_title(queryset, query)
+        queryset = with_relevance(queryset, query)
     return queryset.order_by(*SORTS[sort])

@@ -35,6 +35,7 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 from rapidfuzz import fuzz
 
+from catalogue import search
 from catalogue.bibtex import Known, Problem, Record, count_entries, iter_bibtex
 from catalogue.bibtex.text import fold, normalise_title
 from catalogue.models import (
@@ -46,7 +47,6 @@ from catalogue.models import (
     ImportBatch,
     Journal,
     Keyword,
-    build_search_text,
     unique_slugs,
 )
 
@@ -311,6 +311,7 @@ class _BatchWriter:
             )
             chunk.created.append(article)
             chunk.links[id(article)] = links
+            chunk.index[id(article)] = _index_text(record)
             lookups.taken_keys.add(article.citation_key)
             lookups.by_source_key.setdefault(record.key, []).append(article)
             lookups.by_block.setdefault(article.dedupe_block, []).append(article)
@@ -319,6 +320,7 @@ class _BatchWriter:
             before = _snapshot(article, chunk.links.get(id(article)) or lookups.links_of(article))
             if self._update(article, values, links, chunk, lookups):
                 chunk.before[id(article)] = before
+                chunk.index[id(article)] = _index_text(record)
                 self.preview.add_update(record, article, before, _snapshot(article, links))
             else:
                 chunk.unchanged += 1
@@ -411,13 +413,6 @@ class _BatchWriter:
         values["dedupe_block"] = dedupe_block(
             record.year, record.authors[0].family if record.authors else ""
         )
-        values["search_text"] = build_search_text(
-            title=record.title,
-            abstract=record.abstract,
-            journal=record.journal,
-            authors=[p.display_name for p in record.authors],
-            keywords=[k.name for k in record.keywords],
-        )
         return values
 
     def _update(
@@ -468,6 +463,16 @@ class _Links:
             authors=[a.author_id for a in article.authorships.all()],
             keywords=frozenset((k.keyword_id, k.kind) for k in article.article_keywords.all()),
         )
+
+
+def _index_text(record: Record) -> search.IndexText:
+    return search.IndexText(
+        article_id=0,  # not known before the article is saved
+        title=record.title,
+        people=[*(p.display_name for p in record.authors), *(k.name for k in record.keywords)],
+        journal=record.journal,
+        abstract=record.abstract,
+    )
 
 
 def _snapshot(article: Article, links: _Links) -> dict[str, Any]:
@@ -642,6 +647,8 @@ class _Chunk:
     before: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Every article a record of this chunk matched or created, with its line.
     written: dict[int, tuple[Article, int]] = field(default_factory=dict)
+    # What the search index is to hold for each new or updated article.
+    index: dict[int, search.IndexText] = field(default_factory=dict)
 
     def save(self, batch: ImportBatch) -> None:
         _insert_new(Article, self.created, key="citation_key")
@@ -649,6 +656,10 @@ class _Chunk:
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.relink]
         _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
+        search.index_articles(
+            dataclasses.replace(self.index[id(a)], article_id=a.pk)
+            for a in [*self.created, *self.updated.values()]
+        )
         before = ArticleChange._meta.get_field("before")
         rows = [
             (
@@ -1016,4 +1027,4 @@ def _restore(article: Article, before: dict[str, Any]) -> None:
     article.save()
     links = _Links(before["authors"], frozenset((k, kind) for k, kind in before["keywords"]))
     _set_links([(article, links)], new=[])
-    article.refresh_search_text()
+    search.reindex([article.pk])

@@ -391,9 +391,8 @@ class Article(models.Model):
     # "2021|filippiadis": year and first author's family name, folded. Articles
     # in one block are compared for likely duplicates (same or similar title).
     dedupe_block = models.CharField(max_length=320, blank=True, db_index=True, editable=False)
-    # Title, authors, keywords, journal and abstract, accent- and case-folded:
-    # what `q` searches, the same way on SQLite and PostgreSQL.
-    search_text = models.TextField(blank=True, editable=False)
+    # Searched through the full-text index of catalogue/search.py, which
+    # `search.reindex` keeps; it is not a field.
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -431,25 +430,6 @@ class Article(models.Model):
     @property
     def doi_url(self) -> str:
         return f"https://doi.org/{self.doi}" if self.doi else ""
-
-    def build_search_text(self) -> str:
-        return build_search_text(
-            title=self.title,
-            abstract=self.abstract,
-            journal=self.journal.name if self.journal else "",
-            authors=[a.author.display_name for a in self.authorships.select_related("author")],
-            keywords=list(self.keywords.values_list("name", flat=True)),
-        )
-
-    def refresh_search_text(self) -> None:
-        self.search_text = self.build_search_text()
-        Article.objects.filter(pk=self.pk).update(search_text=self.search_text)
-
-
-def build_search_text(
-    *, title: str, abstract: str, journal: str, authors: list[str], keywords: list[str]
-) -> str:
-    return fold(" \n".join([title, " ".join(authors), " ".join(keywords), journal, abstract]))
 
 
 class Authorship(models.Model):

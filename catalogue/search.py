@@ -1,52 +1,113 @@
-"""Free-text search over articles: the one module views call to search.
+"""Full-text search over articles: the one module views call to search.
 
-Queries are written the way people type into a web search box: words must
-all match, "quoted phrases" match as written, and -word excludes. Matching is
-case- and accent-insensitive (`muller` finds Müller) because both the query
-and `Article.search_text` are folded the same way, so SQLite and PostgreSQL
-give the same answers.
+Queries are written the way people type into a web search box:
 
->>> parse_query('cryo "nerve block" -rat')
-SearchQuery(include=['cryo', 'nerve block'], exclude=['rat'])
+- words must all match, in any field; `"quoted phrases"` match as written;
+- `cryo*` matches words starting with "cryo";
+- `pain OR analgesia` matches either; `-rat` excludes.
+
+Matching is case- and accent-insensitive (`muller` finds Müller, `cafe`
+finds café) and stems English words (`treatments` finds treatment). Results
+rank by relevance with the title weighted highest, then authors and
+keywords, then the journal, then the abstract. Whatever is typed, the query
+handed to the database is built here from plain words, so no input is a
+syntax error.
+
+Each database has its own index, kept by `index_articles` and `reindex`:
+
+- SQLite: an FTS5 table, `catalogue_article_fts`, one row per article
+  (rowid = article id), with the porter stemmer; a trigger removes the row
+  when the article is deleted.
+- PostgreSQL: a weighted `tsvector` column, `catalogue_article.search_document`
+  (English configuration), with a GIN index; it goes with its row.
+
+Both index the text folded by `catalogue.bibtex.text.fold`, as queries are,
+so that both databases give the same answers. The migration that creates
+them is `0006_full_text_search`.
+
+>>> query = parse_query('cryo* "nerve block" pain OR analgesia -rat')
+>>> _fts_match(query.groups), query.exclude
+('("cryo" *) AND ("nerve block") AND ("pain" OR "analgesia")', [Term(words=('rat',), prefix=False)])
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+import snowballstemmer
+from django.db import connection
+from django.db.models import BooleanField, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from catalogue.bibtex.text import fold
-from catalogue.models import Article
+from catalogue.models import Article, ArticleKeyword, Authorship
 
 # A quoted phrase (closed or not) or a run of non-space characters, either
 # optionally preceded by "-" to exclude it.
-TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_WORD = re.compile(r"\w+")
 MAX_TERMS = 12
+MAX_QUERY_CHARS = 1000
+
+FTS_TABLE = "catalogue_article_fts"
+# bm25 weights of the FTS columns, in order: title, people (authors and
+# keywords), journal, abstract.
+FTS_COLUMNS = ("title", "people", "journal", "abstract")
+_FTS_WEIGHTS = "10.0, 5.0, 2.0, 1.0"
+# PostgreSQL weights A to D, the same order.
+_TSV_WEIGHTS = "ABCD"
+
+
+@dataclass(frozen=True)
+class Term:
+    """Words that must come together (one word, or a phrase); a prefix of the last if `prefix`."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
 
 
 @dataclass
 class SearchQuery:
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
+    # Every group must match; within a group, any term (they were joined by OR).
+    groups: list[list[Term]] = field(default_factory=list)
+    exclude: list[Term] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.include or self.exclude)
+        return bool(self.groups or self.exclude)
+
+    @property
+    def terms(self) -> list[Term]:
+        return [term for group in self.groups for term in group]
 
 
 def parse_query(text: str) -> SearchQuery:
+    """Read search box text; anything at all gives a (perhaps empty) query."""
     query = SearchQuery()
-    for match in TOKEN.finditer(text[:1000]):
-        negated = bool(match.group(1) or match.group(3))
-        term = " ".join(
-            fold(match.group(2) if match.group(2) is not None else match.group(4)).split()
-        )
-        term = term.strip("-")
-        if not term:
+    join_next = False
+    for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
+        phrase, bare = match.group(2), match.group(4)
+        if bare == "OR":
+            join_next = bool(query.groups)
             continue
-        (query.exclude if negated else query.include).append(term)
-    query.include = query.include[:MAX_TERMS]
+        negated = bool(match.group(1) or match.group(3))
+        raw = phrase if phrase is not None else bare
+        words = tuple(_WORD.findall(fold(raw)))
+        if not words:
+            continue
+        term = Term(words, prefix=phrase is None and raw.endswith("*"))
+        if negated:
+            query.exclude.append(term)
+        elif join_next:
+            query.groups[-1].append(term)
+        else:
+            query.groups.append([term])
+        join_next = False
+    query.groups = [group[:MAX_TERMS] for group in query.groups[:MAX_TERMS]]
     query.exclude = query.exclude[:MAX_TERMS]
     return query
 
@@ -54,20 +115,192 @@ def parse_query(text: str) -> SearchQuery:
 def search_articles(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
     """Articles of `queryset` that match the search box text `text`."""
     query = parse_query(text)
-    for term in query.include:
-        queryset = queryset.filter(search_text__contains=term)
-    for term in query.exclude:
-        queryset = queryset.exclude(search_text__contains=term)
+    if query.groups:
+        queryset = queryset.filter(_matches(query.groups))
+    if query.exclude:
+        queryset = queryset.exclude(_matches([[term] for term in query.exclude]))
     return queryset
 
 
-def rank_by_title(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
-    """Annotate `title_hits`: how many of the search words the title holds.
+def with_relevance(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
+    """Annotate `relevance` (higher is better; 0 without search words)."""
+    groups = parse_query(text).groups
+    if not groups:
+        return queryset.annotate(relevance=Value(0.0, output_field=FloatField()))
+    if connection.vendor == "postgresql":
+        rank = RawSQL(
+            "ts_rank(search_document, to_tsquery('english', %s))",
+            [_tsquery(groups)],
+            output_field=FloatField(),
+        )
+    else:
+        rank = _Bm25(Value(_fts_match(groups)), F("pk"))
+    return queryset.annotate(relevance=rank)
 
-    A plain stand-in for relevance ranking, the same on SQLite and
-    PostgreSQL: a paper about the words usually has them in its title.
+
+class _Bm25(Func):
+    """An article's bm25 score for an FTS5 match, negated so that higher is better."""
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        match_sql, match_params = compiler.compile(self.source_expressions[0])
+        pk_sql, pk_params = compiler.compile(self.source_expressions[1])
+        sql = (
+            f"(SELECT -bm25({FTS_TABLE}, {_FTS_WEIGHTS}) FROM {FTS_TABLE}"
+            f" WHERE {FTS_TABLE} MATCH {match_sql} AND {FTS_TABLE}.rowid = {pk_sql})"
+        )
+        return sql, [*match_params, *pk_params]
+
+
+def _matches(groups: list[list[Term]]) -> Any:
+    """A filter for articles matching every group."""
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "search_document @@ to_tsquery('english', %s)",
+            [_tsquery(groups)],
+            output_field=BooleanField(),
+        )
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+    return Q(pk__in=RawSQL(sql, [_fts_match(groups)]))
+
+
+def _fts_match(groups: list[list[Term]]) -> str:
+    """An FTS5 query: `("pain" OR "analgesia") AND ("nerve block")`; words only, quoted."""
+
+    def term(t: Term) -> str:
+        return '"' + " ".join(t.words) + '"' + (" *" if t.prefix else "")
+
+    return " AND ".join("(" + " OR ".join(term(t) for t in group) + ")" for group in groups)
+
+
+def _tsquery(groups: list[list[Term]]) -> str:
+    """A to_tsquery text: `('pain' | 'analgesia') & ('nerve' <-> 'block')`; words only, quoted."""
+
+    def term(t: Term) -> str:
+        lexemes = [f"'{w}'" for w in t.words]
+        if t.prefix:
+            lexemes[-1] += ":*"
+        return "(" + " <-> ".join(lexemes) + ")"
+
+    return " & ".join("(" + " | ".join(term(t) for t in group) + ")" for group in groups)
+
+
+# Keeping the index ------------------------------------------------------------
+
+
+@dataclass
+class IndexText:
+    """What the index holds for one article, before folding."""
+
+    article_id: int
+    title: str
+    people: Sequence[str]  # author names and keywords
+    journal: str
+    abstract: str
+
+    def folded(self) -> tuple[str, str, str, str]:
+        return (
+            fold(self.title),
+            fold(" ".join(self.people)),
+            fold(self.journal),
+            fold(self.abstract),
+        )
+
+
+def index_articles(texts: Iterable[IndexText]) -> None:
+    """(Re)write the index rows of these articles."""
+    rows = [(text.article_id, *text.folded()) for text in texts]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            vector = " || ".join(
+                f"setweight(to_tsvector('english', %s), '{weight}')" for weight in _TSV_WEIGHTS
+            )
+            cursor.executemany(
+                f"UPDATE catalogue_article SET search_document = {vector} WHERE id = %s",
+                [(*folded, article_id) for article_id, *folded in rows],
+            )
+            return
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            cursor.execute(
+                f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({', '.join(['%s'] * len(part))})", part
+            )
+        columns = ", ".join(FTS_COLUMNS)
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE} (rowid, {columns}) VALUES (%s, %s, %s, %s, %s)", rows
+        )
+
+
+def reindex(article_ids: Iterable[int], *, batch_size: int = 1000) -> int:
+    """Rebuild the index rows of these articles from the database; returns how many."""
+    ids = list(article_ids)
+    for start in range(0, len(ids), batch_size):
+        index_articles(_texts(ids[start : start + batch_size]))
+    return len(ids)
+
+
+def _texts(ids: list[int]) -> list[IndexText]:
+    people: dict[int, list[str]] = {i: [] for i in ids}
+    for article_id, given, prefix, family, suffix in (
+        Authorship.objects.filter(article_id__in=ids)
+        .order_by("article_id", "position")
+        .values_list(
+            "article_id", "author__given", "author__prefix", "author__family", "author__suffix"
+        )
+    ):
+        people[article_id].append(" ".join(p for p in (given, prefix, family, suffix) if p))
+    for article_id, name in ArticleKeyword.objects.filter(article_id__in=ids).values_list(
+        "article_id", "keyword__name"
+    ):
+        people[article_id].append(name)
+    return [
+        IndexText(pk, title, people[pk], journal or "", abstract)
+        for pk, title, journal, abstract in Article.objects.filter(pk__in=ids).values_list(
+            "pk", "title", "journal__name", "abstract"
+        )
+    ]
+
+
+# Showing where the words matched ----------------------------------------------
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:
+    """`text`, escaped, with the words the query matched in <mark>.
+
+    With `length`, only a window of about that many characters around the
+    first run of matches, with "…" where text was left out. Matching here
+    follows the index's rules (folded, stemmed, prefixes), word by word.
     """
-    hits = Value(0)
-    for term in parse_query(text).include:
-        hits += Case(When(title__icontains=term, then=1), default=0, output_field=IntegerField())
-    return queryset.annotate(title_hits=hits)
+    query = parse_query(query_text)
+    stems = {_stemmer.stemWord(w) for t in query.terms for w in t.words}
+    prefixes = tuple(t.words[-1] for t in query.terms if t.prefix)
+    spans = []
+    for match in _WORD.finditer(text):
+        word = fold(match.group(0))
+        if _stemmer.stemWord(word) in stems or (prefixes and word.startswith(prefixes)):
+            spans.append(match.span())
+    start, end = 0, len(text)
+    if length and len(text) > length:
+        first = spans[0][0] if spans else 0
+        start = max(0, first - length // 4)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
+        end = min(len(text), start + length)
+        cut = text.rfind(" ", start, end)
+        end = cut if end < len(text) and cut > start else end
+    pieces = ["…" if start else ""]
+    position = start
+    for span_start, span_end in spans:
+        if span_start < start or span_end > end:
+            continue
+        pieces.append(escape(text[position:span_start]))
+        pieces.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
+        position = span_end
+    pieces.append(escape(text[position:end]))
+    pieces.append("…" if end < len(text) else "")
+    return mark_safe("".join(pieces))  # noqa: S308 - every piece of text is escaped above

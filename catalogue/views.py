@@ -69,6 +69,10 @@ def article_list(request: HttpRequest) -> HttpResponse:
             "filterset": filterset,
             "page": page,
             "facets": build_facets(request.GET),
+            # For highlighting: only what a valid form let through was searched.
+            "search_query": filterset.form.cleaned_data.get("q", "")
+            if filterset.is_valid()
+            else "",
             "active_filters": _active_filters(filterset),
             "query_string": without(request.GET).urlencode(),
             "export_query": without(request.GET).urlencode(),
