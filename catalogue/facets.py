@@ -84,7 +84,7 @@ def build_facets(params: QueryDict) -> list[Facet]:
         Article.objects.filter(pk__in=_matching(params, "year_min", "year_max"), year__isnull=False)
         .values("year")
         .annotate(count=Count("pk"))
-        .order_by("-year")[:60]
+        .order_by("-year")
     )
     type_rows = (
         Article.objects.filter(pk__in=_matching(params, "type"))

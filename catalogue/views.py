@@ -8,8 +8,10 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from catalogue.browse import YearChart, profile
 from catalogue.exporters import article_to_bibtex, articles_to_bibtex
 from catalogue.facets import build_facets, without
 from catalogue.filters import ArticleFilter
@@ -62,13 +64,19 @@ def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
 def article_list(request: HttpRequest) -> HttpResponse:
     filterset = ArticleFilter(request.GET, queryset=Article.objects.for_listing())
     page = _page(request, filterset.qs, settings.CATALOGUE_PAGE_SIZE)
+    facets = build_facets(request.GET)
+    # The year facet is shown as a chart of the results per year.
+    years = next(f for f in facets if f.name == "year")
+    urls = {int(v.value): f"?{v.url}" for v in years.values}
+    year_chart = YearChart.from_counts(((int(v.value), v.count) for v in years.values), urls.get)
     return render(
         request,
         "catalogue/article_list.html",
         {
             "filterset": filterset,
             "page": page,
-            "facets": build_facets(request.GET),
+            "facets": facets,
+            "year_chart": year_chart,
             # For highlighting: only what a valid form let through was searched.
             "search_query": filterset.form.cleaned_data.get("q", "")
             if filterset.is_valid()
@@ -140,9 +148,21 @@ def _index(
 
 
 def _articles_of(
-    request: HttpRequest, template: str, context: dict, articles: QuerySet[Article]
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    articles: QuerySet[Article],
+    *,
+    filter_name: str,
+    row: Keyword | Journal | Author,
 ) -> HttpResponse:
+    """A keyword's, journal's or author's page: its articles, per year, and what goes with it."""
     context["page"] = _page(request, articles.for_listing(), settings.CATALOGUE_PAGE_SIZE)
+    context["profile"] = profile(
+        articles.values("pk"),
+        list_params=urlencode({filter_name: row.slug}),
+        leave_out={filter_name: row},
+    )
     return render(request, template, context)
 
 
@@ -159,6 +179,8 @@ def keyword_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "catalogue/keyword_detail.html",
         {"keyword": keyword},
         Article.objects.filter(pk__in=keyword.article_keywords.values("article")),
+        filter_name="keyword",
+        row=keyword,
     )
 
 
@@ -171,7 +193,12 @@ def journal_list(request: HttpRequest) -> HttpResponse:
 def journal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     journal = get_object_or_404(Journal, slug=slug)
     return _articles_of(
-        request, "catalogue/journal_detail.html", {"journal": journal}, journal.articles.all()
+        request,
+        "catalogue/journal_detail.html",
+        {"journal": journal},
+        journal.articles.all(),
+        filter_name="journal",
+        row=journal,
     )
 
 
@@ -184,7 +211,12 @@ def author_list(request: HttpRequest) -> HttpResponse:
 def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     author = get_object_or_404(Author, slug=slug)
     return _articles_of(
-        request, "catalogue/author_detail.html", {"author": author}, author.articles.all()
+        request,
+        "catalogue/author_detail.html",
+        {"author": author},
+        author.articles.all(),
+        filter_name="author",
+        row=author,
     )
 
 

@@ -1,0 +1,163 @@
+"""What the browse pages show beside a list of articles: counts per year as a
+chart, and the keywords, authors and journals that occur most among them.
+
+The list page charts its results per year; a keyword's, journal's or
+author's page charts its articles and lists what most often goes with it
+(an author's co-authors, a keyword's neighbouring keywords).
+
+Every chart is plain SVG made on the server, each bar a link, with the same
+numbers as a table for screen readers and for reading without the chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import QueryDict
+from django.urls import reverse
+
+from catalogue.models import Article, ArticleKeyword, Authorship
+
+# The chart's drawing area, in SVG units (it scales to the page width).
+CHART_WIDTH = 600
+CHART_HEIGHT = 120
+# Beyond this many years the chart starts at the latest year minus this.
+CHART_MAX_YEARS = 120
+TOP_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Bar:
+    year: int
+    count: int
+    url: str
+    x: float
+    width: float
+    height: float
+
+    @property
+    def y(self) -> float:
+        return CHART_HEIGHT - self.height
+
+
+@dataclass
+class YearChart:
+    bars: list[Bar] = field(default_factory=list)
+    first_year: int = 0
+    last_year: int = 0
+    most: int = 0  # the highest count
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+
+    @classmethod
+    def from_counts(
+        cls, counts: Iterable[tuple[int, int]], link: Callable[[int], str]
+    ) -> YearChart:
+        """A bar per year from the first to the last with articles; empty years stay gaps."""
+        by_year = {year: count for year, count in counts if year is not None and count}
+        if not by_year:
+            return cls()
+        last = max(by_year)
+        first = max(min(by_year), last - CHART_MAX_YEARS + 1)
+        most = max(by_year.values())
+        step = CHART_WIDTH / (last - first + 1)
+        bars = [
+            Bar(
+                year=year,
+                count=count,
+                url=link(year),
+                x=round((year - first) * step, 2),
+                width=round(max(step - 1, step * 0.8), 2),
+                # At least a sliver, so that a year with one article shows.
+                height=round(max(2.0, count / most * CHART_HEIGHT), 2),
+            )
+            for year, count in sorted(by_year.items())
+            if year >= first
+        ]
+        return cls(bars=bars, first_year=first, last_year=last, most=most)
+
+
+@dataclass(frozen=True)
+class Counted:
+    label: str
+    url: str
+    count: int
+
+
+@dataclass
+class Profile:
+    """What goes with a set of articles: per year, and its top keywords, authors, journals."""
+
+    years: YearChart
+    keywords: list[Counted]
+    authors: list[Counted]
+    journals: list[Counted]
+
+
+def profile(
+    articles: QuerySet[Article],
+    *,
+    list_params: str,
+    leave_out: dict[str, Any] | None = None,
+) -> Profile:
+    """Count what goes with `articles` (a queryset of their pks).
+
+    `list_params` is the list page's query string for these articles
+    (`keyword=pain`), to which a bar's year range is added. `leave_out`
+    names the page's own row (`{"keyword": k}`) so it is not among its top
+    co-occurring ones.
+    """
+    leave_out = leave_out or {}
+    years = (
+        Article.objects.filter(pk__in=articles, year__isnull=False)
+        .values_list("year")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    keywords = (
+        _without(ArticleKeyword.objects.filter(article__in=articles), "keyword", leave_out)
+        .values_list("keyword__name", "keyword__slug")
+        .annotate(count=Count("article", distinct=True))
+        .order_by("-count", "keyword__name")[:TOP_SIZE]
+    )
+    authors = (
+        _without(Authorship.objects.filter(article__in=articles), "author", leave_out)
+        .values_list("author__family", "author__given", "author__slug")
+        .annotate(count=Count("article", distinct=True))
+        .order_by("-count", "author__family")[:TOP_SIZE]
+    )
+    journals = (
+        _without(
+            Article.objects.filter(pk__in=articles, journal__isnull=False), "journal", leave_out
+        )
+        .values_list("journal__name", "journal__slug")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "journal__name")[:TOP_SIZE]
+    )
+    return Profile(
+        years=YearChart.from_counts(years, partial(_year_url, list_params)),
+        keywords=[Counted(name, _url("keyword", slug), n) for name, slug, n in keywords],
+        authors=[
+            Counted(", ".join(p for p in (family, given) if p), _url("author", slug), n)
+            for family, given, slug, n in authors
+        ],
+        journals=[Counted(name, _url("journal", slug), n) for name, slug, n in journals],
+    )
+
+
+def _without(queryset: QuerySet[Any], name: str, leave_out: dict[str, Any]) -> QuerySet[Any]:
+    return queryset.exclude(**{name: leave_out[name]}) if name in leave_out else queryset
+
+
+def _url(kind: str, slug: str) -> str:
+    return reverse(f"catalogue:{kind}-detail", args=[slug])
+
+
+def _year_url(list_params: str, year: int) -> str:
+    params = QueryDict(list_params, mutable=True)
+    params["year_min"] = params["year_max"] = str(year)
+    return f"{reverse('catalogue:article-list')}?{params.urlencode()}"
