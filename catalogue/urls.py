@@ -22,6 +22,7 @@ catalogue_patterns = [
     path("imports/<int:pk>/resume/", import_views.import_resume, name="import-resume"),
     path("imports/<int:pk>/cancel/", import_views.import_cancel, name="import-cancel"),
     path("imports/<int:pk>/undo/", import_views.import_undo, name="import-undo"),
+    path("suggest.json", views.suggest, name="suggest"),
     path("health/", views.health, name="health"),
 ]
 

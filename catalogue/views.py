@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -16,6 +18,7 @@ from catalogue.exporters import article_to_bibtex, articles_to_bibtex
 from catalogue.facets import build_facets, without
 from catalogue.filters import ArticleFilter
 from catalogue.models import Article, Author, Journal, Keyword, counted
+from catalogue.suggest import completions, did_you_mean, nearest_slug
 
 INDEX_PAGE_SIZE = 100
 
@@ -77,6 +80,7 @@ def article_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "facets": facets,
             "year_chart": year_chart,
+            "suggestions": _suggestions(request, filterset) if not page.paginator.count else [],
             # For highlighting: only what a valid form let through was searched.
             "search_query": filterset.form.cleaned_data.get("q", "")
             if filterset.is_valid()
@@ -144,6 +148,36 @@ def _index(
             "order": order,
             "index_query": without(request.GET).urlencode(),
         },
+    )
+
+
+def _suggestions(request: HttpRequest, filterset: ArticleFilter) -> list[tuple[str, str]]:
+    """For a search that found nothing: (what to try instead, its query string)."""
+    if not filterset.is_valid():
+        return []
+    found = []
+    if (q := filterset.form.cleaned_data.get("q")) and (better := did_you_mean(q)):
+        params = without(request.GET)
+        params["q"] = better
+        found.append((better, params.urlencode()))
+    for name, model in (("keyword", Keyword), ("journal", Journal), ("author", Author)):
+        for slug in filterset.form.cleaned_data.get(name) or []:
+            if model.objects.filter(slug=slug).exists():
+                continue
+            if (nearest := nearest_slug(model, slug)) is not None:
+                params = without(request.GET)
+                params.setlist(
+                    name, [nearest.slug if s == slug else s for s in params.getlist(name)]
+                )
+                found.append((f"{model._meta.verbose_name} “{nearest}”", params.urlencode()))
+    return found
+
+
+@require_GET
+def suggest(request: HttpRequest) -> JsonResponse:
+    """Names that complete what is typed in the search box (for suggest.js)."""
+    return JsonResponse(
+        {"results": [dataclasses.asdict(c) for c in completions(request.GET.get("q", ""))]}
     )
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
 from django.test import Client
 
 from catalogue.importer import import_bibtex
@@ -25,6 +26,12 @@ def _background_tasks_run_at_once(settings, tmp_path: Path) -> None:  # noqa: AN
     settings.MEDIA_ROOT = tmp_path / "media"
     # Hashing test users' passwords properly takes most of a second each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Cached suggestion words must not outlive the test's database."""
+    cache.clear()
 
 
 @pytest.fixture
