@@ -46,7 +46,9 @@ def keys(response) -> list[str]:  # noqa: ANN001 - a test client response
 def test_seed_is_found_by_search_word(client: Client, seeded: ImportBatch) -> None:
     response = client.get("/", {"q": "cryoanalgesia"})
     assert keys(response) == ["2984889"]
-    assert "Percutaneous <mark>cryoanalgesia</mark> for pain palliation" in response.content.decode()
+    assert (
+        "Percutaneous <mark>cryoanalgesia</mark> for pain palliation" in response.content.decode()
+    )
 
 
 @pytest.mark.parametrize(
