@@ -58,7 +58,7 @@ def toggled(params: QueryDict, name: str, value: str, *, single: bool = False) -
 
 def _matching(params: QueryDict, *ignoring: str) -> QuerySet[Article]:
     filterset = ArticleFilter(without(params, *ignoring, "sort"), queryset=Article.objects.all())
-    return filterset.qs.order_by().values("pk")
+    return filterset.matching.order_by().values("pk")
 
 
 def build_facets(params: QueryDict) -> list[Facet]:

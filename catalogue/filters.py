@@ -85,13 +85,20 @@ class ArticleFilter(django_filters.FilterSet):
         return _linked_to_each(queryset, Authorship, "author__slug", value)
 
     def sort_by(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
-        # Ordering is applied in filter_queryset, so that it also applies
-        # when no sort was asked for.
+        # Ordering is applied in `qs`, so that it also applies when no sort
+        # was asked for, and not to `matching` (for counting).
         return queryset
 
-    def filter_queryset(self, queryset: QuerySet[Article]) -> QuerySet[Article]:
-        queryset = super().filter_queryset(queryset)
-        return _sorted(queryset, self.effective_sort, self.form.cleaned_data.get("q") or "")
+    @property
+    def matching(self) -> QuerySet[Article]:
+        """The articles that pass the filters, in no particular order."""
+        return super().qs
+
+    @property
+    def qs(self) -> QuerySet[Article]:
+        """The articles that pass the filters, sorted."""
+        query = (self.form.cleaned_data.get("q") or "") if self.is_valid() else ""
+        return _sorted(self.matching, self.effective_sort, query)
 
     @property
     def effective_sort(self) -> str:

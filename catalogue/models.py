@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.text import slugify
@@ -321,11 +321,19 @@ class ArticleChange(models.Model):
 
 class ArticleQuerySet(models.QuerySet["Article"]):
     def for_listing(self) -> ArticleQuerySet:
-        """Everything a list of articles shows, in a fixed number of queries."""
-        return self.select_related("journal").prefetch_related(
-            Prefetch(
-                "authorships",
-                queryset=Authorship.objects.select_related("author").order_by("position"),
+        """Everything a list of articles shows, in a fixed number of queries.
+
+        Not the original entry: the biggest column, and sorting a deep page
+        would carry it along for every row skipped.
+        """
+        return (
+            self.defer("source_bibtex")
+            .select_related("journal")
+            .prefetch_related(
+                Prefetch(
+                    "authorships",
+                    queryset=Authorship.objects.select_related("author").order_by("position"),
+                )
             )
         )
 
@@ -406,6 +414,14 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["journal", "year"]),
             models.Index(fields=["entry_type", "year"]),
+            # The list's default order ("newest"): deep pages skip along it.
+            models.Index(
+                F("year").desc(),
+                F("month").desc(),
+                "title",
+                "id",
+                name="article_newest_first",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -35,11 +35,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import snowballstemmer
 from django.db import connection
-from django.db.models import BooleanField, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -133,24 +134,16 @@ def with_relevance(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
             [_tsquery(groups)],
             output_field=FloatField(),
         )
-    else:
-        rank = _Bm25(Value(_fts_match(groups)), F("pk"))
-    return queryset.annotate(relevance=rank)
-
-
-class _Bm25(Func):
-    """An article's bm25 score for an FTS5 match, negated so that higher is better."""
-
-    output_field = FloatField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        match_sql, match_params = compiler.compile(self.source_expressions[0])
-        pk_sql, pk_params = compiler.compile(self.source_expressions[1])
-        sql = (
-            f"(SELECT -bm25({FTS_TABLE}, {_FTS_WEIGHTS}) FROM {FTS_TABLE}"
-            f" WHERE {FTS_TABLE} MATCH {match_sql} AND {FTS_TABLE}.rowid = {pk_sql})"
-        )
-        return sql, [*match_params, *pk_params]
+        return queryset.annotate(relevance=rank)
+    # FTS5 scores a match only in a query that has its table in the FROM
+    # clause: a subquery per article would run the whole match again for
+    # each one. The ORM has no join to a table without a model, hence extra().
+    return queryset.extra(
+        tables=[FTS_TABLE],
+        where=[f"{FTS_TABLE}.rowid = {Article._meta.db_table}.id", f"{FTS_TABLE} MATCH %s"],
+        params=[_fts_match(groups)],
+        select={"relevance": f"-bm25({FTS_TABLE}, {_FTS_WEIGHTS})"},
+    )
 
 
 def _matches(groups: list[list[Term]]) -> Any:
@@ -270,6 +263,12 @@ def _texts(ids: list[int]) -> list[IndexText]:
 _stemmer = snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    """Stemming is slow in pure Python, and the same words recur on every page."""
+    return _stemmer.stemWord(word)
+
+
 def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:
     """`text`, escaped, with the words the query matched in <mark>.
 
@@ -278,12 +277,12 @@ def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:
     follows the index's rules (folded, stemmed, prefixes), word by word.
     """
     query = parse_query(query_text)
-    stems = {_stemmer.stemWord(w) for t in query.terms for w in t.words}
+    stems = {_stem(w) for t in query.terms for w in t.words}
     prefixes = tuple(t.words[-1] for t in query.terms if t.prefix)
     spans = []
     for match in _WORD.finditer(text):
         word = fold(match.group(0))
-        if _stemmer.stemWord(word) in stems or (prefixes and word.startswith(prefixes)):
+        if _stem(word) in stems or (prefixes and word.startswith(prefixes)):
             spans.append(match.span())
     start, end = 0, len(text)
     if length and len(text) > length:
