@@ -801,7 +801,7 @@ class _RowIds:
     honest: a new author is never an existing one.
     """
 
-    LIMIT = 200_000  # per model; about 150 bytes each
+    LIMIT = 50_000  # per model: about 10 MB for authors, whose keys are Person records
 
     def __init__(self, *, create: bool) -> None:
         self.create = create

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import codecs
 import gc
+import itertools
 import os
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,8 +118,9 @@ class _Surveyor:
     def __init__(self) -> None:
         self.tail = "\n"  # the text after the last newline, read with the next piece
         self.targets: set[str] = set()
-        self.seen: set[int] = set()
-        self.repeated: set[int] = set()
+        # Hashes of every key, 8 bytes each: a set of a million Python ints
+        # would take 70 MB for the whole import.
+        self.hashes = array("q")
         self.has_text = False
 
     def feed(self, piece: str, *, final: bool = False) -> None:
@@ -132,13 +135,15 @@ class _Surveyor:
         if "rossref" in text or "ROSSREF" in text:
             for match in _CROSSREF.finditer(text, 0, end):
                 self.targets.add(match.group(1).casefold())
-        seen, repeated = self.seen, self.repeated
-        for match in _HEAD.finditer(text, 0, end):
-            key = hash(clean_key(match.group(1)).casefold())
-            if key in seen:
-                repeated.add(key)
-            else:
-                seen.add(key)
+        self.hashes.extend(
+            hash(clean_key(match.group(1)).casefold()) for match in _HEAD.finditer(text, 0, end)
+        )
+
+    @property
+    def repeated(self) -> frozenset[int]:
+        """Hashes of the keys used more than once (sorting costs memory only for a moment)."""
+        ordered = sorted(self.hashes)
+        return frozenset(a for a, b in itertools.pairwise(ordered) if a == b)
 
 
 def _survey_text(pieces: Iterable[str]) -> _Surveyor:
@@ -193,7 +198,7 @@ def _survey(file: BinaryIO, start: int) -> _Survey:
         encoding=encoding,
         errors=errors,
         targets=frozenset(surveyor.targets),
-        repeated=frozenset(surveyor.repeated),
+        repeated=surveyor.repeated,
         problem=problem,
     )
 
@@ -499,7 +504,7 @@ def read_bibtex(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParseResult:
         encoding="",
         errors="",
         targets=frozenset(surveyor.targets),
-        repeated=frozenset(surveyor.repeated),
+        repeated=surveyor.repeated,
     )
     result = ParseResult()
     for item in _read(pieces, survey, limits):
