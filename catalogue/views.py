@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import string
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -21,6 +22,8 @@ from catalogue.models import Article, Author, Journal, Keyword, counted
 from catalogue.suggest import completions, did_you_mean, nearest_slug
 
 INDEX_PAGE_SIZE = 100
+# The index pages' A–Z; "#" for names that start with anything else.
+LETTERS = [*string.ascii_uppercase, "#"]
 
 
 def _page(request: HttpRequest, items: QuerySet, size: int) -> Page:
@@ -130,9 +133,17 @@ def _index(
 ) -> HttpResponse:
     """An index of keywords, journals or authors with article counts."""
     contains = request.GET.get("contains", "").strip()[:100]
+    letter = request.GET.get("letter", "")
     items = counted(queryset)
     if contains:
         items = items.filter(**{f"{name_field}__icontains": contains})
+    # By the folded name, so that Ørsted is under O and Łódź under L.
+    if letter in LETTERS[:-1]:
+        items = items.filter(normalised__startswith=letter.lower())
+    elif letter == LETTERS[-1]:
+        items = items.exclude(normalised__regex=r"^[a-z]")
+    else:
+        letter = ""
     order = request.GET.get("order")
     # Lower(): SQLite and PostgreSQL collate case differently; sort the same on both.
     by_name = Lower(name_field)
@@ -146,9 +157,18 @@ def _index(
             "page": _page(request, items, INDEX_PAGE_SIZE),
             "contains": contains,
             "order": order,
+            "letter": letter,
+            "all_letters_query": without(request.GET, "letter").urlencode(),
+            "letters": [(c, _letter_query(request, c)) for c in LETTERS],
             "index_query": without(request.GET).urlencode(),
         },
     )
+
+
+def _letter_query(request: HttpRequest, letter: str) -> str:
+    params = without(request.GET, "letter")
+    params["letter"] = letter
+    return params.urlencode()
 
 
 def _suggestions(request: HttpRequest, filterset: ArticleFilter) -> list[tuple[str, str]]:

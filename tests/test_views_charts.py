@@ -103,3 +103,24 @@ def test_journal_page_lists_its_keywords_and_authors(client: Client, papers: Imp
     profile = client.get("/journals/j-two/").context["profile"]
     assert [(k.label, k.count) for k in profile.keywords] == [("cold", 1), ("ice", 1), ("pain", 1)]
     assert profile.journals == []  # only its own
+
+
+def test_index_pages_go_by_first_letter_of_the_folded_name(
+    client: Client, import_text: Importer
+) -> None:
+    import_text(
+        entry("a", title="A", author="Øster, Bo and Ng, Ann and 3M Company, {}", keywords="ice")
+    )
+    response = client.get("/authors/", {"letter": "O"})
+    assert [str(a) for a in response.context["page"].object_list] == ["Øster, Bo"]
+    page = response.content.decode()
+    assert '<a href="?letter=O" aria-current="page">O</a>' in page
+    assert "under O" in page
+    others = client.get("/authors/", {"letter": "#"}).context["page"].object_list
+    assert [a.family for a in others] == ["3M Company"]
+    # Letters keep the sort and the filter box; a bad letter shows all.
+    assert (
+        'href="?order=count&amp;letter=N"'
+        in client.get("/authors/", {"order": "count"}).content.decode()
+    )
+    assert client.get("/authors/", {"letter": "<script>"}).context["page"].paginator.count == 3
