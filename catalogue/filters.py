@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.validators import validate_slug
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from catalogue.models import Article, ArticleKeyword, Authorship
 from catalogue.search import parse_query, search_articles, with_relevance
@@ -23,8 +23,12 @@ SORTS = {
     "newest": ("-year", "-month", "title", "pk"),
     "oldest": ("year", "month", "title", "pk"),
     "title": ("title", "pk"),
+    # Articles without a count (not from Scopus) last, on both databases.
+    "cited": (F("cited_by").desc(nulls_last=True), "-year", "title", "pk"),
     "added": ("-created_at", "-pk"),
 }
+
+SORT_LABELS = {"cited": "Most cited"}
 
 
 class SlugListField(forms.Field):
@@ -61,7 +65,7 @@ class ArticleFilter(django_filters.FilterSet):
     type = django_filters.CharFilter(field_name="entry_type", label="Type", max_length=50)
     sort = django_filters.ChoiceFilter(
         method="sort_by",
-        choices=[(name, name.capitalize()) for name in SORTS],
+        choices=[(name, SORT_LABELS.get(name, name.capitalize())) for name in SORTS],
         empty_label=None,
     )
 

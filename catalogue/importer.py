@@ -37,6 +37,7 @@ from rapidfuzz import fuzz
 
 from catalogue import search
 from catalogue.bibtex import Known, Problem, Record, count_entries, iter_bibtex
+from catalogue.bibtex.identifiers import citation_count
 from catalogue.bibtex.text import fold, normalise_title
 from catalogue.models import (
     Article,
@@ -408,6 +409,8 @@ class _BatchWriter:
         values["extra_fields"] = {
             k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
         }
+        # Scopus gives citation counts as a note: "cited By 12".
+        values["cited_by"] = citation_count(str(record.fields.get("note", "")))
         values["source_bibtex"] = record.source
         values["source_fingerprint"] = record.fingerprint
         values["dedupe_block"] = dedupe_block(
@@ -1022,6 +1025,7 @@ def undo_batch(batch: ImportBatch, *, user: AbstractBaseUser | None) -> ImportBa
 def _restore(article: Article, before: dict[str, Any]) -> None:
     for name in SNAPSHOT_FIELDS:
         setattr(article, name, before[name])
+    article.cited_by = citation_count(str(article.extra_fields.get("note", "")))
     first = Author.objects.filter(pk__in=before["authors"][:1]).first()
     article.dedupe_block = dedupe_block(article.year, first.family if first else "")
     article.save()

@@ -372,6 +372,9 @@ class Article(models.Model):
     publisher = models.CharField(max_length=500, blank=True)
     issn = models.CharField("ISSN", max_length=9, blank=True, validators=[validate_issn])
     language = models.CharField(max_length=100, blank=True)
+    # How often the work has been cited, where the source says (Scopus's
+    # note "cited By 12"); imports fill it from that note.
+    cited_by = models.PositiveIntegerField("cited by", null=True, blank=True)
     journal = models.ForeignKey(  # indexed with year
         Journal,
         null=True,
@@ -414,6 +417,7 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["journal", "year"]),
             models.Index(fields=["entry_type", "year"]),
+            models.Index(F("cited_by").desc(), "id", name="article_most_cited"),
             # The list's default order ("newest"): deep pages skip along it.
             models.Index(
                 F("year").desc(),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.db import DatabaseError, connection
+from django.test import Client
 
 from catalogue.models import Article, ArticleKeyword, Author, ImportBatch, Journal, Keyword
 from tests.conftest import entry
@@ -265,3 +266,21 @@ def test_reimporting_two_versions_of_one_record_changes_nothing(import_text: Imp
         again = import_text(text)
         assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 2)
     assert Article.objects.get().title == "Open Source Photonics"
+
+
+def test_scopus_citation_counts_are_kept_and_sort_most_cited_first(
+    import_text: Callable[..., ImportBatch], client: Client
+) -> None:
+    import_text(
+        entry("few", title="Few", note="cited By 2", year="2020")
+        + entry("many", title="Many", note="Cited by: 40; Export Date: 1 May 2024", year="2019")
+        + entry("none", title="Uncounted", year="2021")
+    )
+    assert dict(Article.objects.values_list("citation_key", "cited_by")) == {
+        "few": 2,
+        "many": 40,
+        "none": None,
+    }
+    response = client.get("/", {"sort": "cited"})
+    assert [a.citation_key for a in response.context["page"].object_list] == ["many", "few", "none"]
+    assert '<option value="cited" selected>Most cited</option>' in response.content.decode()

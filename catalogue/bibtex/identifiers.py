@@ -130,3 +130,18 @@ def parse_month(value: str) -> int | None:
         number = int(token)
         return number if 1 <= number <= 12 and len(token) <= 2 else None
     return _MONTHS.get(token.lower())
+
+
+_CITED_BY = re.compile(r"\bcited\s+by\s*:?\s*(\d{1,9})\b", re.IGNORECASE)
+
+
+def citation_count(note: str) -> int | None:
+    """The citation count Scopus writes into `note`, if there is one.
+
+    >>> citation_count("cited By 12"), citation_count("Cited by: 3; Export Date: 1 May 2024")
+    (12, 3)
+    >>> citation_count("Preprint") is None
+    True
+    """
+    match = _CITED_BY.search(note)
+    return int(match.group(1)) if match else None

@@ -46,7 +46,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from catalogue import demo
-from catalogue.bibtex.identifiers import normalise_doi, normalise_issn
+from catalogue.bibtex.identifiers import citation_count, normalise_doi, normalise_issn
 from catalogue.bibtex.keywords import normalise_keyword
 from catalogue.bibtex.records import Person
 from catalogue.bibtex.text import fold, normalise_person
@@ -549,6 +549,7 @@ class ArticleMaker:
             "language": language,
             "authors_et_al": et_al,
             "extra_fields": extra,
+            "cited_by": citation_count(extra.get("note", "")),
             "source_fingerprint": "",
             "dedupe_block": dedupe_block(year, family),
         }
