@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from catalogue.filters import ArticleFilter
@@ -56,38 +56,53 @@ def toggled(params: QueryDict, name: str, value: str, *, single: bool = False) -
     return params.urlencode()
 
 
-def _matching(params: QueryDict, *ignoring: str) -> QuerySet[Article]:
+def _matching(params: QueryDict, *ignoring: str) -> QuerySet[Article] | None:
+    """Pks of the articles that pass every filter but `ignoring`; None if no filter is in force.
+
+    None rather than every article: `article IN (every article)` would make
+    the database read them all just to count links.
+    """
     filterset = ArticleFilter(without(params, *ignoring, "sort"), queryset=Article.objects.all())
+    values = filterset.form.cleaned_data.values() if filterset.is_valid() else [True]
+    if all(value in (None, "", []) for value in values):
+        return None
     return filterset.matching.order_by().values("pk")
+
+
+def _among(field: str, matching: QuerySet[Article] | None) -> Q:
+    """Rows whose `field` (an article's pk, or a link's article) is among `matching`."""
+    return Q() if matching is None else Q(**{f"{field}__in": matching})
 
 
 def build_facets(params: QueryDict) -> list[Facet]:
     keyword_rows = (
-        ArticleKeyword.objects.filter(article__in=_matching(params))
+        ArticleKeyword.objects.filter(_among("article", _matching(params)))
         .values("keyword__slug", "keyword__name")
         .annotate(count=Count("article", distinct=True))
         .order_by("-count", "keyword__name")[:FACET_SIZE]
     )
     journal_rows = (
-        Article.objects.filter(pk__in=_matching(params, "journal"), journal__isnull=False)
+        Article.objects.filter(_among("pk", _matching(params, "journal")), journal__isnull=False)
         .values("journal__slug", "journal__name")
         .annotate(count=Count("pk"))
         .order_by("-count", "journal__name")[:FACET_SIZE]
     )
     author_rows = (
-        Authorship.objects.filter(article__in=_matching(params, "author"))
+        Authorship.objects.filter(_among("article", _matching(params, "author")))
         .values("author__slug", "author__family", "author__given")
         .annotate(count=Count("article", distinct=True))
         .order_by("-count", "author__family")[:FACET_SIZE]
     )
     year_rows = (
-        Article.objects.filter(pk__in=_matching(params, "year_min", "year_max"), year__isnull=False)
+        Article.objects.filter(
+            _among("pk", _matching(params, "year_min", "year_max")), year__isnull=False
+        )
         .values("year")
         .annotate(count=Count("pk"))
         .order_by("-year")
     )
     type_rows = (
-        Article.objects.filter(pk__in=_matching(params, "type"))
+        Article.objects.filter(_among("pk", _matching(params, "type")))
         .values("entry_type")
         .annotate(count=Count("pk"))
         .order_by("-count", "entry_type")
