@@ -20,7 +20,8 @@ from django.db.models import Count, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 
-from catalogue.models import Article, ArticleKeyword, Authorship
+from catalogue.facets import top_counts
+from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
 
 # The chart's drawing area, in SVG units (it scales to the page width).
 CHART_WIDTH = 600
@@ -118,34 +119,34 @@ def profile(
         .annotate(count=Count("pk"))
         .order_by()
     )
-    keywords = (
-        _without(ArticleKeyword.objects.filter(article__in=articles), "keyword", leave_out)
-        .values_list("keyword__name", "keyword__slug")
-        .annotate(count=Count("article", distinct=True))
-        .order_by("-count", "keyword__name")[:TOP_SIZE]
+    keywords = top_counts(
+        _without(ArticleKeyword.objects.filter(article__in=articles), "keyword", leave_out),
+        Keyword,
+        count=Count("article", distinct=True),
+        label=lambda keyword: keyword.name,
+        size=TOP_SIZE,
     )
-    authors = (
-        _without(Authorship.objects.filter(article__in=articles), "author", leave_out)
-        .values_list("author__family", "author__given", "author__slug")
-        .annotate(count=Count("article", distinct=True))
-        .order_by("-count", "author__family")[:TOP_SIZE]
+    authors = top_counts(
+        _without(Authorship.objects.filter(article__in=articles), "author", leave_out),
+        Author,
+        count=Count("article", distinct=True),
+        label=lambda author: ", ".join(p for p in (author.family, author.given) if p),
+        size=TOP_SIZE,
     )
-    journals = (
+    journals = top_counts(
         _without(
             Article.objects.filter(pk__in=articles, journal__isnull=False), "journal", leave_out
-        )
-        .values_list("journal__name", "journal__slug")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "journal__name")[:TOP_SIZE]
+        ),
+        Journal,
+        count=Count("pk"),
+        label=lambda journal: journal.name,
+        size=TOP_SIZE,
     )
     return Profile(
         years=YearChart.from_counts(years, partial(_year_url, list_params)),
-        keywords=[Counted(name, _url("keyword", slug), n) for name, slug, n in keywords],
-        authors=[
-            Counted(", ".join(p for p in (family, given) if p), _url("author", slug), n)
-            for family, given, slug, n in authors
-        ],
-        journals=[Counted(name, _url("journal", slug), n) for name, slug, n in journals],
+        keywords=[Counted(label, _url("keyword", slug), n) for slug, label, n in keywords],
+        authors=[Counted(label, _url("author", slug), n) for slug, label, n in authors],
+        journals=[Counted(label, _url("journal", slug), n) for slug, label, n in journals],
     )
 
 

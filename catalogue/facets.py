@@ -8,13 +8,15 @@ AND, so its counts are taken within all active filters, its own included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from catalogue.filters import ArticleFilter
-from catalogue.models import Article, ArticleKeyword, Authorship
+from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
 
 FACET_SIZE = 12
 
@@ -74,24 +76,47 @@ def _among(field: str, matching: QuerySet[Article] | None) -> Q:
     return Q() if matching is None else Q(**{f"{field}__in": matching})
 
 
+def top_counts(
+    rows: QuerySet[Any],
+    model: type[Keyword] | type[Journal] | type[Author],
+    *,
+    count: Count,
+    label: Callable[[Any], str],
+    size: int = FACET_SIZE,
+) -> list[tuple[str, str, int]]:
+    """(slug, label, count) of the `size` values of `rows` with the most articles.
+
+    Grouped by the linked row's id alone, and only the winners' names read
+    after: joining every link row to its author or keyword before grouping
+    costs more than the counting.
+    """
+    field = model._meta.model_name
+    top = list(
+        rows.order_by().values_list(field).annotate(count=count).order_by("-count", field)[:size]
+    )
+    found = model._default_manager.in_bulk([pk for pk, _ in top])
+    values = [(found[pk].slug, label(found[pk]), n) for pk, n in top if pk in found]
+    return sorted(values, key=lambda value: (-value[2], value[1].casefold()))
+
+
 def build_facets(params: QueryDict) -> list[Facet]:
-    keyword_rows = (
-        ArticleKeyword.objects.filter(_among("article", _matching(params)))
-        .values("keyword__slug", "keyword__name")
-        .annotate(count=Count("article", distinct=True))
-        .order_by("-count", "keyword__name")[:FACET_SIZE]
+    keyword_rows = top_counts(
+        ArticleKeyword.objects.filter(_among("article", _matching(params))),
+        Keyword,
+        count=Count("article", distinct=True),
+        label=lambda keyword: keyword.name,
     )
-    journal_rows = (
-        Article.objects.filter(_among("pk", _matching(params, "journal")), journal__isnull=False)
-        .values("journal__slug", "journal__name")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "journal__name")[:FACET_SIZE]
+    journal_rows = top_counts(
+        Article.objects.filter(_among("pk", _matching(params, "journal")), journal__isnull=False),
+        Journal,
+        count=Count("pk"),
+        label=lambda journal: journal.name,
     )
-    author_rows = (
-        Authorship.objects.filter(_among("article", _matching(params, "author")))
-        .values("author__slug", "author__family", "author__given")
-        .annotate(count=Count("article", distinct=True))
-        .order_by("-count", "author__family")[:FACET_SIZE]
+    author_rows = top_counts(
+        Authorship.objects.filter(_among("article", _matching(params, "author"))),
+        Author,
+        count=Count("article", distinct=True),
+        label=lambda author: ", ".join(p for p in (author.family, author.given) if p),
     )
     year_rows = (
         Article.objects.filter(
@@ -126,31 +151,9 @@ def build_facets(params: QueryDict) -> list[Facet]:
         )
 
     return [
-        facet(
-            "keyword",
-            "Keywords",
-            [(r["keyword__slug"], r["keyword__name"], r["count"]) for r in keyword_rows],
-            False,
-        ),
-        facet(
-            "journal",
-            "Journals",
-            [(r["journal__slug"], r["journal__name"], r["count"]) for r in journal_rows],
-            False,
-        ),
-        facet(
-            "author",
-            "Authors",
-            [
-                (
-                    r["author__slug"],
-                    ", ".join(p for p in (r["author__family"], r["author__given"]) if p),
-                    r["count"],
-                )
-                for r in author_rows
-            ],
-            True,
-        ),
+        facet("keyword", "Keywords", keyword_rows, False),
+        facet("journal", "Journals", journal_rows, False),
+        facet("author", "Authors", author_rows, True),
         Facet(
             "year",
             "Years",
