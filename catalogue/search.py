@@ -201,6 +201,31 @@ class IndexText:
         )
 
 
+@dataclass(frozen=True)
+class ArticleColumn:
+    """A column of catalogue_article that is not a model field, and the SQL that fills it."""
+
+    column: str
+    sql: str  # with one %s per value of `IndexText.folded()`
+
+
+def column_of_new_articles() -> ArticleColumn | None:
+    """On PostgreSQL, the index is a column: new articles get it as they are inserted.
+
+    Set afterwards, it would cost an UPDATE of every new row, a second
+    version of it in every index. On SQLite, None: the index is a table of
+    its own (`index_articles`).
+    """
+    if connection.vendor != "postgresql":
+        return None
+    return ArticleColumn("search_document", _TSVECTOR)
+
+
+_TSVECTOR = " || ".join(
+    f"setweight(to_tsvector('english', %s), '{weight}')" for weight in _TSV_WEIGHTS
+)
+
+
 def index_articles(texts: Iterable[IndexText]) -> None:
     """(Re)write the index rows of these articles."""
     rows = [(text.article_id, *text.folded()) for text in texts]
@@ -208,11 +233,8 @@ def index_articles(texts: Iterable[IndexText]) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            vector = " || ".join(
-                f"setweight(to_tsvector('english', %s), '{weight}')" for weight in _TSV_WEIGHTS
-            )
             cursor.executemany(
-                f"UPDATE catalogue_article SET search_document = {vector} WHERE id = %s",
+                f"UPDATE catalogue_article SET search_document = {_TSVECTOR} WHERE id = %s",
                 [(*folded, article_id) for article_id, *folded in rows],
             )
             return
