@@ -34,7 +34,11 @@ def _words() -> frozenset[str]:
         names = [
             *Keyword.objects.values_list("normalised", flat=True).iterator(chunk_size=5000),
             *Journal.objects.values_list("normalised", flat=True).iterator(chunk_size=5000),
-            *Author.objects.values_list("family", flat=True).iterator(chunk_size=5000),
+            # Many authors share a family name: read each once.
+            *Author.objects.values_list("family", flat=True)
+            .order_by()
+            .distinct()
+            .iterator(chunk_size=5000),
         ]
         words = frozenset(word for name in names for word in _WORD.findall(fold(name)))
         cache.set("catalogue:suggest:words", words, CACHE_SECONDS)
