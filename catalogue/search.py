@@ -60,6 +60,9 @@ FTS_TABLE = "catalogue_article_fts"
 # keywords), journal, abstract.
 FTS_COLUMNS = ("title", "people", "journal", "abstract")
 _FTS_WEIGHTS = "10.0, 5.0, 2.0, 1.0"
+# Added to the score of an article whose title has every search word: more
+# than either database's score ever reaches.
+TITLE_BONUS = 1000.0
 # PostgreSQL weights A to D, the same order.
 _TSV_WEIGHTS = "ABCD"
 
@@ -124,25 +127,39 @@ def search_articles(queryset: QuerySet[Article], text: str) -> QuerySet[Article]
 
 
 def with_relevance(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
-    """Annotate `relevance` (higher is better; 0 without search words)."""
+    """Annotate `relevance` (higher is better; 0 without search words).
+
+    Articles whose title holds every search word come first, then the
+    database's own score. Its weights alone would not do: both scores
+    shrink with the length of the whole article, so a long abstract would
+    sink a paper with the words in its title below short records that
+    only have them as a keyword.
+    """
     groups = parse_query(text).groups
     if not groups:
         return queryset.annotate(relevance=Value(0.0, output_field=FloatField()))
     if connection.vendor == "postgresql":
+        query = _tsquery(groups)
         rank = RawSQL(
-            "ts_rank(search_document, to_tsquery('english', %s))",
-            [_tsquery(groups)],
+            f"ts_rank(search_document, to_tsquery('english', %s)) + {TITLE_BONUS} * ("
+            "ts_filter(search_document, '{a}') @@ to_tsquery('english', %s))::int",
+            [query, query],
             output_field=FloatField(),
         )
         return queryset.annotate(relevance=rank)
     # FTS5 scores a match only in a query that has its table in the FROM
     # clause: a subquery per article would run the whole match again for
     # each one. The ORM has no join to a table without a model, hence extra().
+    match = _fts_match(groups)
     return queryset.extra(
         tables=[FTS_TABLE],
         where=[f"{FTS_TABLE}.rowid = {Article._meta.db_table}.id", f"{FTS_TABLE} MATCH %s"],
-        params=[_fts_match(groups)],
-        select={"relevance": f"-bm25({FTS_TABLE}, {_FTS_WEIGHTS})"},
+        params=[match],
+        select={
+            "relevance": f"-bm25({FTS_TABLE}, {_FTS_WEIGHTS}) + {TITLE_BONUS} * ("
+            f"{FTS_TABLE}.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))"
+        },
+        select_params=[f"{{title}} : ({match})"],
     )
 
 

@@ -256,3 +256,17 @@ def test_rebuild_search_index_command_indexes_articles_changed_behind_its_back(
     call_command("rebuild_search_index", stdout=io.StringIO())
     assert found("final") == ["a"]
     assert found("draft") == []
+
+
+def test_a_title_match_outranks_short_records_with_the_word_as_a_keyword(
+    client: Client, seeded: ImportBatch, import_text: Importer
+) -> None:
+    # Short records score high for their length; the seed's long abstract
+    # must not sink it below them when its title has the word.
+    import_text(
+        "".join(
+            entry(f"short{i}", title=f"Short note {i}", keywords="cryoanalgesia", year="2024")
+            for i in range(5)
+        )
+    )
+    assert ranked(client, "cryoanalgesia")[0] == "2984889"
