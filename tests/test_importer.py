@@ -284,3 +284,17 @@ def test_scopus_citation_counts_are_kept_and_sort_most_cited_first(
     response = client.get("/", {"sort": "cited"})
     assert [a.citation_key for a in response.context["page"].object_list] == ["many", "few", "none"]
     assert '<option value="cited" selected>Most cited</option>' in response.content.decode()
+
+
+def test_migration_fills_citation_counts_of_articles_imported_before_the_column(
+    import_text: Callable[..., ImportBatch],
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    import_text(entry("old", title="Old", note="cited By 7"))
+    Article.objects.update(cited_by=None)  # as articles imported before migration 0008 are
+    backfill = importlib.import_module("catalogue.migrations.0009_backfill_cited_by").backfill
+    backfill(apps, None)
+    assert Article.objects.get().cited_by == 7
