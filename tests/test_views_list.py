@@ -219,3 +219,40 @@ def test_search_ranks_title_matches_first(client: Client, import_text: Importer)
         client.get("/", {"q": "cryoanalgesia"}).context["filterset"].effective_sort == "relevance"
     )
     assert client.get("/").context["filterset"].effective_sort == "newest"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?q=paper",
+        "/?q=paper&sort=relevance",
+        "/?keyword=shared",
+        "/?q=pap*&keyword=shared&year_min=2000&year_max=2030&sort=cited",
+        "/?journal=j&author=q-p",
+        "/keywords/?letter=S",
+        "/suggest.json?q=sha",
+    ],
+)
+def test_search_and_filter_query_counts_do_not_grow_with_articles(
+    client: Client,
+    import_text: Importer,
+    query_count: Callable[[Callable[[], object]], int],
+    url: str,
+) -> None:
+    def paper(i: int) -> str:
+        return entry(
+            f"k{i}",
+            title=f"Paper {i}",
+            author=f"P, Q and R{i}, S",
+            keywords=f"shared; own{i}",
+            journal="J",
+            year="2020",
+            note=f"cited By {i}",
+        )
+
+    import_text(paper(0))
+    one = query_count(lambda: client.get(url))
+    import_text("".join(paper(i) for i in range(1, 9)))
+    assert query_count(lambda: client.get(url)) == one
+    # Not an empty page that would cost the same whatever the catalogue holds.
+    assert b"shared" in client.get(url).content
