@@ -405,21 +405,7 @@ class _Generator:
         return author, indexed
 
     def numbers(self, year: int, metric: str) -> dict[str, object]:
-        """The figures an abstract's sentences quote: sample sizes, scores, years."""
-        rng = self.rng
-        x = rng.uniform(0.7, 0.97)
-        return {
-            "n": rng.randint(24, 4000),
-            "k": rng.randint(2, 12),
-            "y1": year - rng.randint(3, 8),
-            "y2": year - 1,
-            "x": x,
-            "lo": x - rng.uniform(0.02, 0.08),
-            "hi": min(0.99, x + rng.uniform(0.02, 0.08)),
-            "p": rng.randint(3, 48),
-            "d": rng.choice("15"),
-            "a": "an" if metric[0] in "aeiou" else "a",
-        }
+        return abstract_numbers(self.rng, year, metric)
 
     def abstract(self, words: dict[str, str], year: int, publisher: str) -> str:
         rng = self.rng
@@ -564,3 +550,20 @@ def generate_bibtex(count: int, *, seed: int = 1) -> Iterator[str]:
             generator.handwritten() if generator.rng.random() < 0.16 else generator.scopus_article()
         )
         yield STRINGS + text if i == 0 else text
+
+
+def abstract_numbers(rng: random.Random, year: int, metric: str) -> dict[str, object]:
+    """The figures an abstract's sentences quote: sample sizes, scores, years."""
+    x = rng.uniform(0.7, 0.97)
+    return {
+        "n": rng.randint(24, 4000),
+        "k": rng.randint(2, 12),
+        "y1": year - rng.randint(3, 8),
+        "y2": year - 1,
+        "x": x,
+        "lo": x - rng.uniform(0.02, 0.08),
+        "hi": min(0.99, x + rng.uniform(0.02, 0.08)),
+        "p": rng.randint(3, 48),
+        "d": rng.choice("15"),
+        "a": "an" if metric[0] in "aeiou" else "a",
+    }

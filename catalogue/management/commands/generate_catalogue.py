@@ -592,21 +592,7 @@ class ArticleMaker:
 
     def _abstract(self, words: Words, year: int, publisher: str, rare: list[str]) -> str:
         rng = self.rng
-        x = rng.uniform(0.7, 0.97)
-        words.update(
-            {
-                "n": rng.randint(24, 4000),
-                "k": rng.randint(2, 12),
-                "y1": year - rng.randint(3, 8),
-                "y2": year - 1,
-                "x": x,
-                "lo": x - rng.uniform(0.02, 0.08),
-                "hi": min(0.99, x + rng.uniform(0.02, 0.08)),
-                "p": rng.randint(3, 48),
-                "d": rng.choice("15"),
-                "a": "an" if words["metric"][0] in "aeiou" else "a",
-            }
-        )
+        words.update(demo.abstract_numbers(rng, year, words["metric"]))
         templates = [
             *rng.sample(BACKGROUND, rng.randint(1, 3)),
             *rng.choices(AIMS, cum_weights=AIM_WEIGHTS),
