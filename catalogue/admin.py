@@ -24,7 +24,6 @@ from catalogue.models import (
     ImportBatch,
     Journal,
     Keyword,
-    counted,
 )
 
 
@@ -168,14 +167,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 class CountedAdmin(admin.ModelAdmin):
-    """Lists with a column of how many articles each row has."""
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return counted(super().get_queryset(request))
-
-    @admin.display(description="articles", ordering="article_count")
-    def article_count(self, obj: Any) -> int:
-        return obj.article_count
+    """Keywords, authors and journals: listed with how many articles each has."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

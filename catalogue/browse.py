@@ -20,7 +20,7 @@ from django.db.models import Count, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 
-from catalogue.facets import top_counts
+from catalogue.facets import author_label, top_counts
 from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
 
 # The chart's drawing area, in SVG units (it scales to the page width).
@@ -130,7 +130,7 @@ def profile(
         _without(Authorship.objects.filter(article__in=articles), "author", leave_out),
         Author,
         count=Count("article", distinct=True),
-        label=lambda author: ", ".join(p for p in (author.family, author.given) if p),
+        label=author_label,
         size=TOP_SIZE,
     )
     journals = top_counts(

@@ -99,24 +99,64 @@ def top_counts(
     return sorted(values, key=lambda value: (-value[2], value[1].casefold()))
 
 
+def top_overall(
+    model: type[Keyword] | type[Journal] | type[Author],
+    *,
+    label: Callable[[Any], str],
+    size: int = FACET_SIZE,
+) -> list[tuple[str, str, int]]:
+    """What `top_counts` gives for every article, read from the kept `article_count`."""
+    top = model._default_manager.filter(article_count__gt=0).order_by(
+        "-article_count", "normalised"
+    )[:size]
+    values = [(row.slug, label(row), row.article_count) for row in top]
+    return sorted(values, key=lambda value: (-value[2], value[1].casefold()))
+
+
+def _top(
+    links: QuerySet[Any],
+    link_field: str,
+    matching: QuerySet[Article] | None,
+    model: type[Keyword] | type[Journal] | type[Author],
+    *,
+    count: Count,
+    label: Callable[[Any], str],
+) -> list[tuple[str, str, int]]:
+    if matching is None:
+        return top_overall(model, label=label)
+    return top_counts(
+        links.filter(**{f"{link_field}__in": matching}), model, count=count, label=label
+    )
+
+
+def author_label(author: Author) -> str:
+    return ", ".join(p for p in (author.family, author.given) if p)
+
+
 def build_facets(params: QueryDict) -> list[Facet]:
-    keyword_rows = top_counts(
-        ArticleKeyword.objects.filter(_among("article", _matching(params))),
+    keyword_rows = _top(
+        ArticleKeyword.objects.all(),
+        "article",
+        _matching(params),
         Keyword,
         count=Count("article", distinct=True),
         label=lambda keyword: keyword.name,
     )
-    journal_rows = top_counts(
-        Article.objects.filter(_among("pk", _matching(params, "journal")), journal__isnull=False),
+    journal_rows = _top(
+        Article.objects.filter(journal__isnull=False),
+        "pk",
+        _matching(params, "journal"),
         Journal,
         count=Count("pk"),
         label=lambda journal: journal.name,
     )
-    author_rows = top_counts(
-        Authorship.objects.filter(_among("article", _matching(params, "author"))),
+    author_rows = _top(
+        Authorship.objects.all(),
+        "article",
+        _matching(params, "author"),
         Author,
         count=Count("article", distinct=True),
-        label=lambda author: ", ".join(p for p in (author.family, author.given) if p),
+        label=author_label,
     )
     year_rows = (
         Article.objects.filter(

@@ -8,7 +8,6 @@ import string
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
@@ -18,7 +17,7 @@ from catalogue.browse import YearChart, profile
 from catalogue.exporters import article_to_bibtex, articles_to_bibtex
 from catalogue.facets import build_facets, without
 from catalogue.filters import ArticleFilter
-from catalogue.models import Article, Author, Journal, Keyword, counted
+from catalogue.models import Article, Author, Journal, Keyword
 from catalogue.suggest import completions, did_you_mean, nearest_slug
 
 INDEX_PAGE_SIZE = 100
@@ -134,7 +133,7 @@ def _index(
     """An index of keywords, journals or authors with article counts."""
     contains = request.GET.get("contains", "").strip()[:100]
     letter = request.GET.get("letter", "")
-    items = counted(queryset)
+    items = queryset
     if contains:
         items = items.filter(**{f"{name_field}__icontains": contains})
     # By the folded name, so that Ørsted is under O and Łódź under L.
@@ -145,10 +144,12 @@ def _index(
     else:
         letter = ""
     order = request.GET.get("order")
-    # Lower(): SQLite and PostgreSQL collate case differently; sort the same on both.
-    by_name = Lower(name_field)
+    # The folded, lower-case form: sorts alike on SQLite and PostgreSQL, and
+    # the index on it (and on the count) serves the sort at any size.
     items = (
-        items.order_by("-article_count", by_name) if order == "count" else items.order_by(by_name)
+        items.order_by("-article_count", "normalised")
+        if order == "count"
+        else items.order_by("normalised")
     )
     return render(
         request,
