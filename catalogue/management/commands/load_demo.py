@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -26,6 +26,7 @@ from catalogue.models import ImportBatch
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "demo_data" / "seed.bib"
 ADMIN_URL = "http://127.0.0.1:8000/admin/"
+GROUPS = ("Viewers", "Importers", "Curators", "Administrators")
 
 
 class Command(BaseCommand):
@@ -44,6 +45,10 @@ class Command(BaseCommand):
                 "DEBUG is off, so this looks like production: load_demo would add demo data "
                 "and reset the admin password. Use --force if you really mean it."
             )
+        # The groups come from the 0011_groups migration: check they are there.
+        groups = list(Group.objects.filter(name__in=GROUPS).values_list("name", flat=True))
+        if missing := sorted(set(GROUPS) - set(groups)):
+            raise CommandError(f"Group(s) {', '.join(missing)} missing: run manage.py migrate.")
         self._report(import_bibtex(SEED_FILE.read_bytes(), source_name="seed.bib"))
 
         text = "\n".join(generate_bibtex(articles, seed=seed))
@@ -60,10 +65,6 @@ class Command(BaseCommand):
             )
         self._report(batch)
 
-        importers, _ = Group.objects.get_or_create(name="Importers")
-        importers.permissions.add(
-            Permission.objects.get(content_type__app_label="catalogue", codename="import_bibtex")
-        )
         password = secrets.token_urlsafe(12)
         admin, _ = get_user_model().objects.get_or_create(
             username="admin", defaults={"email": "admin@example.com"}
@@ -76,6 +77,9 @@ class Command(BaseCommand):
                 f"Sign in at {ADMIN_URL} as admin with password {password} "
                 "(a new password is made each time load_demo runs)"
             )
+        )
+        self.stdout.write(
+            f"Give other users a role by adding them to a group: {', '.join(GROUPS)}."
         )
 
     def _report(self, batch: ImportBatch) -> None:
