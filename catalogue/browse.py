@@ -19,9 +19,12 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
+from pyroaring import BitMap
 
-from catalogue.facets import author_label, top_counts
-from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
+from catalogue import facet_index
+from catalogue.facet_index import FacetIndex
+from catalogue.facets import NAMED, SMALL_SET, labelled, top_counts
+from catalogue.models import Article, ArticleKeyword, Authorship
 
 # The chart's drawing area, in SVG units (it scales to the page width).
 CHART_WIDTH = 600
@@ -110,44 +113,59 @@ def profile(
     `list_params` is the list page's query string for these articles
     (`keyword=pain`), to which a bar's year range is added. `leave_out`
     names the page's own row (`{"keyword": k}`) so it is not among its top
-    co-occurring ones.
+    co-occurring ones; while the facet index is current, its bitmap is the
+    set counted in.
     """
     leave_out = leave_out or {}
-    years = (
-        Article.objects.filter(pk__in=articles, year__isnull=False)
-        .values_list("year")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    keywords = top_counts(
-        _without(ArticleKeyword.objects.filter(article__in=articles), "keyword", leave_out),
-        Keyword,
-        count=Count("article", distinct=True),
-        label=lambda keyword: keyword.name,
-        size=TOP_SIZE,
-    )
-    authors = top_counts(
-        _without(Authorship.objects.filter(article__in=articles), "author", leave_out),
-        Author,
-        count=Count("article", distinct=True),
-        label=author_label,
-        size=TOP_SIZE,
-    )
-    journals = top_counts(
-        _without(
-            Article.objects.filter(pk__in=articles, journal__isnull=False), "journal", leave_out
-        ),
-        Journal,
-        count=Count("pk"),
-        label=lambda journal: journal.name,
-        size=TOP_SIZE,
-    )
+    among = _bitmap(leave_out)
+    if among is not None:
+        index, bitmap = among
+        years = list(index.counts("year", bitmap).items())
+    else:
+        years = list(
+            Article.objects.filter(pk__in=articles, year__isnull=False)
+            .values_list("year")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+
+    def top(name: str, rows: QuerySet[Any], links_field: str) -> list[Counted]:
+        facet = NAMED[name]
+        values = None
+        if among is not None:
+            index, bitmap = among
+            # One more than shown: the page's own row is among them.
+            found = index.top(name, bitmap, TOP_SIZE + 1)
+            if found is not None:
+                own = getattr(leave_out.get(name), "pk", None)
+                values = labelled(
+                    facet.model, [v for v in found if v[0] != own][:TOP_SIZE], facet.label
+                )
+        if values is None:
+            rows = _without(rows.filter(**{f"{links_field}__in": articles}), name, leave_out)
+            values = top_counts(
+                rows, facet.model, count=facet.count(), label=facet.label, size=TOP_SIZE
+            )
+        return [Counted(label, _url(name, slug), n) for slug, label, n in values]
+
     return Profile(
         years=YearChart.from_counts(years, partial(_year_url, list_params)),
-        keywords=[Counted(label, _url("keyword", slug), n) for slug, label, n in keywords],
-        authors=[Counted(label, _url("author", slug), n) for slug, label, n in authors],
-        journals=[Counted(label, _url("journal", slug), n) for slug, label, n in journals],
+        keywords=top("keyword", ArticleKeyword.objects.all(), "article"),
+        authors=top("author", Authorship.objects.all(), "article"),
+        journals=top("journal", Article.objects.filter(journal__isnull=False), "pk"),
     )
+
+
+def _bitmap(leave_out: dict[str, Any]) -> tuple[FacetIndex, BitMap] | None:
+    """The facet index and the articles of the page's row, if it is held and not small."""
+    if len(leave_out) != 1:
+        return None
+    [(name, row)] = leave_out.items()
+    index = facet_index.current()
+    articles = None if index is None else index.articles_of(name, row.pk)
+    if articles is None or len(articles) < SMALL_SET:
+        return None
+    return index, articles
 
 
 def _without(queryset: QuerySet[Any], name: str, leave_out: dict[str, Any]) -> QuerySet[Any]:

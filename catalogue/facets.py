@@ -8,15 +8,18 @@ AND, so its counts are taken within all active filters, its own included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
+from pyroaring import BitMap
 
+from catalogue import facet_index
 from catalogue.filters import ArticleFilter
 from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
+from catalogue.search import parse_query, search_articles
 
 FACET_SIZE = 12
 
@@ -94,6 +97,15 @@ def top_counts(
     top = list(
         rows.order_by().values_list(field).annotate(count=count).order_by("-count", field)[:size]
     )
+    return labelled(model, top, label)
+
+
+def labelled(
+    model: type[Keyword] | type[Journal] | type[Author],
+    top: list[tuple[int, int]],
+    label: Callable[[Any], str],
+) -> list[tuple[str, str, int]]:
+    """(slug, label, count) for (pk, count) pairs, by count and then by label."""
     found = model._default_manager.in_bulk([pk for pk, _ in top])
     values = [(found[pk].slug, label(found[pk]), n) for pk, n in top if pk in found]
     return sorted(values, key=lambda value: (-value[2], value[1].casefold()))
@@ -106,72 +118,172 @@ def top_overall(
     size: int = FACET_SIZE,
 ) -> list[tuple[str, str, int]]:
     """What `top_counts` gives for every article, read from the kept `article_count`."""
-    top = model._default_manager.filter(article_count__gt=0).order_by(
-        "-article_count", "normalised"
-    )[:size]
+    # Ties by id, as `top_counts` and the facet index break them.
+    top = model._default_manager.filter(article_count__gt=0).order_by("-article_count", "pk")[:size]
     values = [(row.slug, label(row), row.article_count) for row in top]
     return sorted(values, key=lambda value: (-value[2], value[1].casefold()))
-
-
-def _top(
-    links: QuerySet[Any],
-    link_field: str,
-    matching: QuerySet[Article] | None,
-    model: type[Keyword] | type[Journal] | type[Author],
-    *,
-    count: Count,
-    label: Callable[[Any], str],
-) -> list[tuple[str, str, int]]:
-    if matching is None:
-        return top_overall(model, label=label)
-    return top_counts(
-        links.filter(**{f"{link_field}__in": matching}), model, count=count, label=label
-    )
 
 
 def author_label(author: Author) -> str:
     return ", ".join(p for p in (author.family, author.given) if p)
 
 
-def build_facets(params: QueryDict) -> list[Facet]:
-    keyword_rows = _top(
-        ArticleKeyword.objects.all(),
-        "article",
-        _matching(params),
+@dataclass(frozen=True)
+class NamedFacet:
+    """A facet whose values are keywords, journals or authors."""
+
+    model: type[Keyword] | type[Journal] | type[Author]
+    links: Callable[[], QuerySet[Any]]  # rows naming an article and a value
+    link_field: str  # the rows' field holding the article
+    count: Callable[[], Count]
+    label: Callable[[Any], str]
+    ignoring: tuple[str, ...]  # the filters its counts leave out
+
+
+NAMED = {
+    "keyword": NamedFacet(
         Keyword,
-        count=Count("article", distinct=True),
-        label=lambda keyword: keyword.name,
-    )
-    journal_rows = _top(
-        Article.objects.filter(journal__isnull=False),
-        "pk",
-        _matching(params, "journal"),
-        Journal,
-        count=Count("pk"),
-        label=lambda journal: journal.name,
-    )
-    author_rows = _top(
-        Authorship.objects.all(),
+        ArticleKeyword.objects.all,
         "article",
-        _matching(params, "author"),
+        lambda: Count("article", distinct=True),
+        lambda keyword: keyword.name,
+        ignoring=(),
+    ),
+    "journal": NamedFacet(
+        Journal,
+        lambda: Article.objects.filter(journal__isnull=False),
+        "pk",
+        lambda: Count("pk"),
+        lambda journal: journal.name,
+        ignoring=("journal",),
+    ),
+    "author": NamedFacet(
         Author,
-        count=Count("article", distinct=True),
-        label=author_label,
-    )
-    year_rows = (
-        Article.objects.filter(
-            _among("pk", _matching(params, "year_min", "year_max")), year__isnull=False
+        Authorship.objects.all,
+        "article",
+        lambda: Count("article", distinct=True),
+        author_label,
+        ignoring=("author",),
+    ),
+}
+# Below this many articles, counting their links in SQL is as quick as the
+# bitmaps, and always exact.
+SMALL_SET = 2000
+
+
+class FilterSets:
+    """The articles that each active filter of the list lets through, as bitmaps."""
+
+    def __init__(self, index: facet_index.FacetIndex, data: dict[str, Any]) -> None:
+        self.index = index
+        self.sets: dict[str, BitMap] = {}
+        query = data.get("q") or ""
+        if parse_query(query).groups or parse_query(query).exclude:
+            found = search_articles(Article.objects.all(), query).values_list("pk", flat=True)
+            self.sets["q"] = BitMap(found)
+        if slugs := data.get("keyword"):
+            self.sets["keyword"] = _each(self._linked("keyword", Keyword, slugs))
+        if slugs := data.get("author"):
+            self.sets["author"] = _each(self._linked("author", Author, slugs))
+        if slugs := data.get("journal"):
+            ids = Journal.objects.filter(slug__in=slugs).values_list("pk", flat=True)
+            self.sets["journal"] = BitMap.union(BitMap(), *self._held("journal", ids))
+        low, high = data.get("year_min"), data.get("year_max")
+        if low is not None or high is not None:
+            years = [
+                year
+                for year in index.values["year"]
+                if (low is None or year >= low) and (high is None or year <= high)
+            ]
+            self.sets["year"] = BitMap.union(BitMap(), *self._held("year", years))
+        if entry_type := data.get("type"):
+            self.sets["type"] = BitMap.union(BitMap(), *self._held("type", [entry_type]))
+
+    def among(self, *ignoring: str) -> BitMap | None:
+        """The articles passing every filter but `ignoring`; None if no filter is in force."""
+        ignoring = tuple("year" if name.startswith("year") else name for name in ignoring)
+        chosen = [articles for name, articles in self.sets.items() if name not in ignoring]
+        return _each(chosen) if chosen else None
+
+    def _held(self, facet: str, values: Iterable[Any]) -> list[BitMap]:
+        return [self.index.articles_of(facet, value) or BitMap() for value in values]
+
+    def _linked(
+        self, facet: str, model: type[Keyword] | type[Author], slugs: list[str]
+    ) -> list[BitMap]:
+        ids = dict(model.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+        sets = []
+        for slug in slugs:
+            pk = ids.get(slug)
+            held = None if pk is None else self.index.articles_of(facet, pk)
+            if held is None and pk is not None:
+                # Below the floor: few articles, read from the links.
+                links = NAMED[facet].links().filter(**{facet: pk})
+                held = BitMap(links.values_list("article", flat=True))
+            sets.append(held if held is not None else BitMap())
+        return sets
+
+
+def _each(sets: list[BitMap]) -> BitMap:
+    return BitMap.intersection(*sets) if len(sets) > 1 else sets[0]
+
+
+class Counter:
+    """Counts for one list's facets: from the facet index while it is current, else in SQL."""
+
+    def __init__(self, params: QueryDict) -> None:
+        self.params = params
+        self.sets: FilterSets | None = None
+        index = facet_index.current()
+        if index is not None:
+            filterset = ArticleFilter(without(params, "sort"), queryset=Article.objects.all())
+            if filterset.is_valid():
+                self.sets = FilterSets(index, filterset.form.cleaned_data)
+
+    def members(self) -> dict[str, Any]:
+        """For `paging.SortedArticles`: the list's articles as a bitmap, when known."""
+        if self.sets is None:
+            return {}
+        everything = self.sets.index.all
+        among = self.sets.among()
+        return {"members": everything if among is None else among, "out_of": len(everything)}
+
+    def top(self, name: str) -> list[tuple[str, str, int]]:
+        facet = NAMED[name]
+        if self.sets is not None:
+            among = self.sets.among(*facet.ignoring)
+            if among is None or len(among) >= SMALL_SET:
+                top = self.sets.index.top(name, among, FACET_SIZE)
+                if top is not None:
+                    return labelled(facet.model, top, facet.label)
+        matching = _matching(self.params, *facet.ignoring)
+        if matching is None:
+            return top_overall(facet.model, label=facet.label)
+        rows = facet.links().filter(**{f"{facet.link_field}__in": matching})
+        return top_counts(rows, facet.model, count=facet.count(), label=facet.label)
+
+    def per_value(self, name: str, field: str, *ignoring: str) -> dict[Any, int]:
+        """Articles per year or per type."""
+        if self.sets is not None:
+            return self.sets.index.counts(name, self.sets.among(*ignoring))
+        rows = Article.objects.filter(
+            _among("pk", _matching(self.params, *ignoring)), **{f"{field}__isnull": False}
         )
-        .values("year")
-        .annotate(count=Count("pk"))
-        .order_by("-year")
-    )
-    type_rows = (
-        Article.objects.filter(_among("pk", _matching(params, "type")))
-        .values("entry_type")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "entry_type")
-    )
+        return dict(rows.order_by().values_list(field).annotate(count=Count("pk")))
+
+
+def build_facets(params: QueryDict, counter: Counter | None = None) -> list[Facet]:
+    counter = counter or Counter(params)
+    keyword_rows, journal_rows, author_rows = (counter.top(name) for name in NAMED)
+    year_counts = counter.per_value("year", "year", "year_min", "year_max")
+    type_counts = counter.per_value("type", "entry_type", "type")
+    year_rows = [
+        {"year": year, "count": n} for year, n in sorted(year_counts.items(), reverse=True)
+    ]
+    type_rows = [
+        {"entry_type": entry_type, "count": n}
+        for entry_type, n in sorted(type_counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
     def facet(name: str, title: str, rows: list[tuple[str, str, int]], single: bool) -> Facet:
         chosen = params.getlist(name)

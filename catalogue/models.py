@@ -511,3 +511,44 @@ class ArticleKeyword(models.Model):
 
     def __str__(self) -> str:
         return f"{self.keyword} ({self.get_kind_display()})"
+
+
+class CatalogueVersion(models.Model):
+    """A number that database triggers raise whenever what facets count changes.
+
+    That is: articles added or deleted, an article's year, type or journal,
+    and its keyword and author links (migration 0012). `catalogue.facet_index`
+    keeps its bitmaps with the number they were made at, and uses them only
+    while it is still the number here.
+    """
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class FacetBitmap(models.Model):
+    """The articles of one facet value, as a serialised roaring bitmap.
+
+    Written all at once by `catalogue.facet_index.build`, at one
+    `CatalogueVersion` number, and read by every web process from here.
+    """
+
+    version = models.BigIntegerField()
+    # Made anew by each build: a process holding bitmaps checks it, since a
+    # version number can come round again (a restored backup).
+    build = models.UUIDField()
+    facet = models.CharField(max_length=10)  # all, year, type, journal, keyword, author
+    value = models.CharField(max_length=50)  # the year, type, or id; "" for all
+    # Every value of the facet with at least this many articles has a row.
+    floor = models.PositiveIntegerField(default=0)
+    articles = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["facet", "value"], name="one_bitmap_per_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facet} {self.value} at {self.version}"

@@ -13,11 +13,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from catalogue import facet_index
 from catalogue.browse import YearChart, profile
 from catalogue.exporters import article_to_bibtex, articles_to_bibtex
-from catalogue.facets import build_facets, without
-from catalogue.filters import ArticleFilter
+from catalogue.facets import Counter, build_facets, without
+from catalogue.filters import SORTS, ArticleFilter
 from catalogue.models import Article, Author, Journal, Keyword
+from catalogue.paging import SortedArticles
 from catalogue.suggest import completions, did_you_mean, nearest_slug
 
 INDEX_PAGE_SIZE = 100
@@ -25,7 +27,7 @@ INDEX_PAGE_SIZE = 100
 LETTERS = [*string.ascii_uppercase, "#"]
 
 
-def _page(request: HttpRequest, items: QuerySet, size: int) -> Page:
+def _page(request: HttpRequest, items: QuerySet | SortedArticles, size: int) -> Page:
     return Paginator(items, size).get_page(request.GET.get("page"))
 
 
@@ -67,9 +69,11 @@ def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
 
 @require_GET
 def article_list(request: HttpRequest) -> HttpResponse:
-    filterset = ArticleFilter(request.GET, queryset=Article.objects.for_listing())
-    page = _page(request, filterset.qs, settings.CATALOGUE_PAGE_SIZE)
-    facets = build_facets(request.GET)
+    filterset = ArticleFilter(request.GET, queryset=Article.objects.all())
+    counter = Counter(request.GET)
+    articles = SortedArticles(filterset.qs, sort=filterset.effective_sort, **counter.members())
+    page = _page(request, articles, settings.CATALOGUE_PAGE_SIZE)
+    facets = build_facets(request.GET, counter)
     # The year facet is shown as a chart of the results per year.
     years = next(f for f in facets if f.name == "year")
     urls = {int(v.value): f"?{v.url}" for v in years.values}
@@ -212,7 +216,15 @@ def _articles_of(
     row: Keyword | Journal | Author,
 ) -> HttpResponse:
     """A keyword's, journal's or author's page: its articles, per year, and what goes with it."""
-    context["page"] = _page(request, articles.for_listing(), settings.CATALOGUE_PAGE_SIZE)
+    index = facet_index.current()
+    members = None if index is None else index.articles_of(filter_name, row.pk)
+    sorted_articles = SortedArticles(
+        articles.order_by(*SORTS["newest"]),
+        sort="newest",
+        members=members,
+        out_of=0 if index is None else len(index.all),
+    )
+    context["page"] = _page(request, sorted_articles, settings.CATALOGUE_PAGE_SIZE)
     context["profile"] = profile(
         articles.values("pk"),
         list_params=urlencode({filter_name: row.slug}),

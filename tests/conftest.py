@@ -85,3 +85,15 @@ def query_count(db: None) -> Callable[[Callable[[], object]], int]:
         return len(captured.captured_queries)
 
     return count
+
+
+def trigger_names() -> set[str]:
+    """The triggers in the test database: a SQLite table rebuild drops its own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {name for (name,) in cursor.fetchall()}

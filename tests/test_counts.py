@@ -11,7 +11,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count
 
 from catalogue.importer import undo_batch
@@ -24,7 +23,7 @@ from catalogue.models import (
     Journal,
     Keyword,
 )
-from tests.conftest import entry
+from tests.conftest import entry, trigger_names
 
 pytestmark = pytest.mark.django_db
 Importer = Callable[..., ImportBatch]
@@ -174,12 +173,7 @@ def test_links_written_one_by_one_and_in_bulk_are_counted(import_text: Importer)
 
 def test_count_triggers_are_in_place() -> None:
     """A migration that rebuilds one of these tables on SQLite drops its triggers."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        else:
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-        names = {name for (name,) in cursor.fetchall()}
+    names = trigger_names()
     expected = {
         f"{table}_count_{event}"
         for table in ("catalogue_articlekeyword", "catalogue_authorship")

@@ -1,0 +1,279 @@
+"""The facet index: counts from bitmaps equal counts in SQL, and it is never stale.
+
+A generated catalogue of a few hundred articles, with the index holding only
+the top 25 keywords and authors, so that lists reach below its floor.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.http import QueryDict
+from django.test import Client
+
+from catalogue import facet_index
+from catalogue.browse import profile
+from catalogue.facets import build_facets
+from catalogue.management.commands.generate_catalogue import MEDIUM_TERM, MOST_COMMON_KEYWORD
+from catalogue.models import (
+    Article,
+    ArticleKeyword,
+    Author,
+    CatalogueVersion,
+    FacetBitmap,
+    Journal,
+    Keyword,
+)
+from tests.conftest import trigger_names
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(facet_index, "KEEP", 25)
+    monkeypatch.setattr("catalogue.facets.SMALL_SET", 0)
+    monkeypatch.setattr("catalogue.browse.SMALL_SET", 0)
+    call_command("generate_catalogue", 400, seed=5, stdout=StringIO(), stderr=StringIO())
+
+
+def facets(params: str, *, from_index: bool, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    with monkeypatch.context() as patch:
+        if not from_index:
+            patch.setattr(facet_index, "current", lambda: None)
+        return [
+            (facet.name, [(v.value, v.count, v.selected) for v in facet.values])
+            for facet in build_facets(QueryDict(params))
+        ]
+
+
+def busiest(model: type[Keyword] | type[Journal] | type[Author], rank: int = 0) -> str:
+    return model.objects.order_by("-article_count", "pk")[rank].slug
+
+
+def test_build_holds_every_year_type_and_journal_and_the_top_keywords(catalogue: None) -> None:
+    index = facet_index.build()
+
+    assert index is not None
+    assert len(index.all) == Article.objects.count() == 400
+    assert set(index.values["journal"]) == set(
+        Journal.objects.filter(article_count__gt=0).values_list("pk", flat=True)
+    )
+    assert sum(len(a) for a in index.values["year"].values()) == 400
+    floor = index.floors["keyword"]
+    assert floor > 1
+    held = set(index.values["keyword"])
+    assert held == set(
+        Keyword.objects.filter(article_count__gte=floor).values_list("pk", flat=True)
+    )
+    human = Keyword.objects.get(slug=MOST_COMMON_KEYWORD)
+    assert set(index.values["keyword"][human.pk]) == set(
+        ArticleKeyword.objects.filter(keyword=human).values_list("article", flat=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "",
+        f"keyword={MOST_COMMON_KEYWORD}",
+        f"q={MEDIUM_TERM}",
+        "q=study",
+        "q=study+-results",
+        "year_min=2010&year_max=2020",
+        "type=inproceedings",
+        "year_min=2015",
+        "keyword=no-such-keyword",
+        "journal=no-such-journal",
+        "q=zzzznothing",
+    ],
+)
+def test_facets_from_the_index_equal_facets_counted_in_sql(
+    catalogue: None, params: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert facet_index.build() is not None
+    assert facet_index.current() is not None
+
+    from_index = facets(params, from_index=True, monkeypatch=monkeypatch)
+    in_sql = facets(params, from_index=False, monkeypatch=monkeypatch)
+
+    assert from_index == in_sql
+    assert any(values for _, values in in_sql) or "no-such" in params or "zzzz" in params
+
+
+def test_facets_for_combined_and_small_filters_equal_sql(
+    catalogue: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Journals and keywords below the floor are read from the links."""
+    assert facet_index.build() is not None
+    journal, rare = busiest(Journal), Keyword.objects.filter(article_count=2).first().slug
+    author = busiest(Author, rank=40)  # below the floor of 25 held
+    for params in [
+        f"journal={journal}",
+        f"journal={journal}&journal={busiest(Journal, 1)}",
+        f"keyword={MOST_COMMON_KEYWORD}&keyword={busiest(Keyword, 1)}",
+        f"keyword={rare}",
+        f"author={author}",
+        f"author={busiest(Author)}&keyword={MOST_COMMON_KEYWORD}",
+        f"q={MEDIUM_TERM}&keyword={MOST_COMMON_KEYWORD}&year_min=2000&year_max=2026",
+    ]:
+        from_index = facets(params, from_index=True, monkeypatch=monkeypatch)
+        assert from_index == facets(params, from_index=False, monkeypatch=monkeypatch), params
+
+
+def test_top_gives_up_when_values_below_the_floor_could_be_in_the_list(catalogue: None) -> None:
+    index = facet_index.build()
+    assert index is not None
+    rare = Keyword.objects.filter(article_count=1).first()
+    one_article = ArticleKeyword.objects.filter(keyword=rare).values_list("article", flat=True)
+    from pyroaring import BitMap
+
+    # A single article's keywords are mostly below the floor.
+    assert index.top("keyword", BitMap(one_article), 12) is None
+    # The whole catalogue's top twelve are all held.
+    top = index.top("keyword", None, 12)
+    assert top == list(
+        Keyword.objects.order_by("-article_count", "pk").values_list("pk", "article_count")[:12]
+    )
+
+
+@pytest.mark.parametrize("kind", ["keyword", "journal", "author"])
+def test_browse_profile_from_the_index_equals_sql(
+    catalogue: None, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert facet_index.build() is not None
+    model = {"keyword": Keyword, "journal": Journal, "author": Author}[kind]
+    row = model.objects.get(slug=busiest(model))
+    articles = Article.objects.filter(**{f"{kind}s" if kind != "journal" else kind: row})
+
+    def counted() -> Any:
+        result = profile(
+            articles.values("pk"), list_params=f"{kind}={row.slug}", leave_out={kind: row}
+        )
+        return (
+            [(bar.year, bar.count) for bar in result.years.bars],
+            result.keywords,
+            result.authors,
+            result.journals,
+        )
+
+    from_index = counted()
+    with monkeypatch.context() as patch:
+        patch.setattr(facet_index, "current", lambda: None)
+        assert counted() == from_index
+    assert from_index[1]
+
+
+def test_any_change_to_what_facets_count_makes_the_index_stale(catalogue: None) -> None:
+    assert facet_index.build() is not None
+    assert facet_index.current() is not None
+    article = Article.objects.first()
+
+    article.title = "A new title changes no count"
+    article.save()
+    assert facet_index.current() is not None
+
+    article.year = 1901
+    article.save()
+    assert facet_index.version() != FacetBitmap.objects.get(facet="all").version
+
+    facet_index.build()
+    ArticleKeyword.objects.create(article=article, keyword=Keyword.objects.create(name="Newer"))
+    assert facet_index.version() != FacetBitmap.objects.get(facet="all").version
+
+    facet_index.build()
+    article.delete()
+    assert facet_index.version() != FacetBitmap.objects.get(facet="all").version
+
+
+def test_a_stale_index_is_not_used_and_a_build_is_asked_for(
+    catalogue: None, client: Client
+) -> None:
+    """Tests run background tasks at once, so asking builds it before the next request."""
+    assert facet_index.build() is not None
+    Article.objects.filter(pk=Article.objects.first().pk).delete()
+    before = FacetBitmap.objects.get(facet="all").version
+
+    response = client.get("/")  # counted in SQL; asks for a build
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 399
+
+    after = FacetBitmap.objects.get(facet="all").version
+    assert after != before
+    assert after == facet_index.version()
+    assert len(facet_index.current().all) == 399
+
+
+def test_a_build_that_saw_the_catalogue_change_is_thrown_away(
+    catalogue: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floor = facet_index._floor
+
+    def floor_while_an_article_arrives(model: Any) -> int:
+        Article.objects.create(citation_key=f"during-{model.__name__}", title="Meanwhile")
+        return floor(model)
+
+    monkeypatch.setattr(facet_index, "_floor", floor_while_an_article_arrives)
+    assert facet_index.build() is None
+    assert not FacetBitmap.objects.exists()
+
+
+def test_without_its_version_row_the_index_is_never_used(catalogue: None) -> None:
+    """`flush` empties every table; the triggers then have no row to count in."""
+    CatalogueVersion.objects.all().delete()
+    assert facet_index.current() is None
+
+    assert facet_index.build() is not None  # puts the row back
+    assert facet_index.current() is not None
+
+
+def test_version_triggers_are_in_place() -> None:
+    names = trigger_names()
+    tables = ("catalogue_article", "catalogue_articlekeyword", "catalogue_authorship")
+    expected = {f"{t}_bump_{e}" for t in tables for e in ("insert", "delete", "update")}
+    assert expected <= names
+
+
+def listed(client: Client, url: str) -> tuple[int, list[int]]:
+    page = client.get(url).context["page"]
+    return page.paginator.count, [article.pk for article in page.object_list]
+
+
+@pytest.mark.parametrize("sort", ["", "newest", "oldest", "title", "cited", "added", "relevance"])
+@pytest.mark.parametrize(
+    "filters", ["", f"keyword={MOST_COMMON_KEYWORD}", "q=study", "year_min=2010&type=article"]
+)
+def test_list_pages_from_the_index_equal_pages_from_sql(
+    catalogue: None,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    sort: str,
+    filters: str,
+) -> None:
+    """Counts from bitmaps, and date orders walked along the index with bitmap lookups."""
+    assert facet_index.build() is not None
+    url = f"/?{filters}&sort={sort}&page=3"
+
+    from_index = listed(client, url)
+    with monkeypatch.context() as patch:
+        patch.setattr(facet_index, "current", lambda: None)
+        assert listed(client, url) == from_index
+    assert len(from_index[1]) == 25
+
+
+@pytest.mark.parametrize("kind", ["keyword", "journal"])
+def test_browse_pages_from_the_index_equal_pages_from_sql(
+    catalogue: None, client: Client, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    assert facet_index.build() is not None
+    model = {"keyword": Keyword, "journal": Journal}[kind]
+    url = f"/{kind}s/{busiest(model)}/?page=2"
+
+    from_index = listed(client, url)
+    with monkeypatch.context() as patch:
+        patch.setattr(facet_index, "current", lambda: None)
+        assert listed(client, url) == from_index
+    assert from_index[1]
