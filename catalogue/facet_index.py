@@ -31,6 +31,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.core.cache import cache
@@ -46,16 +47,22 @@ from catalogue.models import (
     ImportBatch,
     Keyword,
 )
+from catalogue.search import search_articles, title_matches
 
 logger = logging.getLogger(__name__)
 
-# Keywords and authors held; at a million articles the 2,000th keyword has
-# about 1,500 articles and the 2,000th author about 150.
-KEEP = 2000
+# How many keywords and authors are held (and all tied with the last). At
+# 100,000 generated articles these are keywords with 89 articles or more and
+# authors with 5 or more. Authors need more: a search's top authors have
+# only a few articles each, and below the floor `top` cannot answer.
+KEEP = {"keyword": 2000, "author": 20_000}
 # Facets whose every value is held, and those held down to a floor.
 WHOLE = ("year", "type", "journal")
 FLOORED = {"keyword": Keyword, "author": Author}
 FETCH_SIZE = 50_000
+# Searches whose articles are remembered, per process (each at most 128 KB
+# per million articles).
+SEARCHES_KEPT = 128
 
 
 @dataclass
@@ -107,6 +114,14 @@ class FacetIndex:
                 return None
         return [(-negated, count) for count, negated in sorted(worst_first, reverse=True)]
 
+    def search(self, text: str) -> BitMap:
+        """The articles a search matches (see `catalogue.search`)."""
+        return _searched(self.build, "all", text)
+
+    def search_titles(self, text: str) -> BitMap:
+        """The articles with every search word in their title."""
+        return _searched(self.build, "title", text)
+
     def _ranking(self, facet: str) -> list[tuple[int, Any]]:
         """(articles, value) of every held value, most articles first."""
         if facet not in self._ranked:
@@ -115,6 +130,19 @@ class FacetIndex:
                 key=lambda item: (-item[0], item[1]),
             )
         return self._ranked[facet]
+
+
+@lru_cache(maxsize=SEARCHES_KEPT)
+def _searched(build: uuid.UUID, where: str, text: str) -> BitMap:
+    """A search's articles, for as long as the index built as `build` is current.
+
+    A search on a word in most articles reads most of the index: at a million
+    articles, a second or more. The same search again is then free, until
+    the catalogue changes.
+    """
+    articles = Article.objects.all()
+    found = search_articles(articles, text) if where == "all" else title_matches(articles, text)
+    return BitMap(found.values_list("pk", flat=True))
 
 
 def version() -> int | None:
@@ -225,9 +253,10 @@ def _rows(sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
 
 
 def _floor(model: type[Keyword] | type[Author]) -> int:
-    """The article count of the KEEP-th value; 0 when there are no more than KEEP."""
+    """The article count of the last value kept; 0 when every value is kept."""
+    keep = KEEP[model._meta.model_name]
     counts = model.objects.filter(article_count__gt=0).order_by("-article_count")
-    kept = counts.values_list("article_count", flat=True)[KEEP - 1 : KEEP]
+    kept = counts.values_list("article_count", flat=True)[keep - 1 : keep]
     return max(kept, default=0)
 
 

@@ -19,7 +19,7 @@ from pyroaring import BitMap
 from catalogue import facet_index
 from catalogue.filters import ArticleFilter
 from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
-from catalogue.search import parse_query, search_articles
+from catalogue.search import is_broad, parse_query
 
 FACET_SIZE = 12
 
@@ -177,10 +177,9 @@ class FilterSets:
     def __init__(self, index: facet_index.FacetIndex, data: dict[str, Any]) -> None:
         self.index = index
         self.sets: dict[str, BitMap] = {}
-        query = data.get("q") or ""
-        if parse_query(query).groups or parse_query(query).exclude:
-            found = search_articles(Article.objects.all(), query).values_list("pk", flat=True)
-            self.sets["q"] = BitMap(found)
+        self.query = data.get("q") or ""
+        if parse_query(self.query):
+            self.sets["q"] = index.search(self.query)
         if slugs := data.get("keyword"):
             self.sets["keyword"] = _each(self._linked("keyword", Keyword, slugs))
         if slugs := data.get("author"):
@@ -240,23 +239,36 @@ class Counter:
             if filterset.is_valid():
                 self.sets = FilterSets(index, filterset.form.cleaned_data)
 
-    def members(self) -> dict[str, Any]:
-        """For `paging.SortedArticles`: the list's articles as a bitmap, when known."""
+    def broad_search(self) -> bool | None:
+        """Whether the search matches most of the catalogue (None: no search, or not known)."""
+        if self.sets is None or "q" not in self.sets.sets:
+            return None
+        return is_broad(len(self.sets.sets["q"]), len(self.sets.index.all))
+
+    def members(self, *, sort: str) -> dict[str, Any]:
+        """For `paging.SortedArticles`: the list's articles as bitmaps, when known."""
         if self.sets is None:
             return {}
         everything = self.sets.index.all
         among = self.sets.among()
-        return {"members": everything if among is None else among, "out_of": len(everything)}
+        found = {"members": everything if among is None else among, "out_of": len(everything)}
+        if sort == "relevance" and self.broad_search():
+            found["title_members"] = self.sets.index.search_titles(self.sets.query)
+        return found
 
     def top(self, name: str) -> list[tuple[str, str, int]]:
         facet = NAMED[name]
+        matching: Any = None
         if self.sets is not None:
             among = self.sets.among(*facet.ignoring)
-            if among is None or len(among) >= SMALL_SET:
+            if among is not None and len(among) < SMALL_SET:
+                matching = list(among)  # the ids, rather than the filters run again
+            else:
                 top = self.sets.index.top(name, among, FACET_SIZE)
                 if top is not None:
                     return labelled(facet.model, top, facet.label)
-        matching = _matching(self.params, *facet.ignoring)
+        if matching is None:
+            matching = _matching(self.params, *facet.ignoring)
         if matching is None:
             return top_overall(facet.model, label=facet.label)
         rows = facet.links().filter(**{f"{facet.link_field}__in": matching})

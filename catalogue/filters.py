@@ -15,7 +15,7 @@ from django.core.validators import validate_slug
 from django.db.models import F, QuerySet
 
 from catalogue.models import Article, ArticleKeyword, Authorship
-from catalogue.search import parse_query, search_articles, with_relevance
+from catalogue.search import is_broad, parse_query, search_articles, with_relevance
 
 SORTS = {
     # Full-text rank, the title weighing most (see catalogue.search).
@@ -98,11 +98,22 @@ class ArticleFilter(django_filters.FilterSet):
         """The articles that pass the filters, in no particular order."""
         return super().qs
 
+    # Whether the search is too broad to rank by words (search.is_broad), when
+    # the caller knows already (from the facet index); otherwise counted here.
+    broad_search: bool | None = None
+
     @property
     def qs(self) -> QuerySet[Article]:
         """The articles that pass the filters, sorted."""
         query = (self.form.cleaned_data.get("q") or "") if self.is_valid() else ""
-        return _sorted(self.matching, self.effective_sort, query)
+        sort = self.effective_sort
+        if sort == "relevance":
+            broad = self.broad_search
+            if broad is None:
+                found = search_articles(Article.objects.all(), query).count()
+                broad = is_broad(found, Article.objects.count())
+            return with_relevance(self.matching, query, broad=broad).order_by(*SORTS[sort])
+        return self.matching.order_by(*SORTS[sort])
 
     @property
     def effective_sort(self) -> str:
@@ -128,9 +139,3 @@ def _linked_to_each(
     for slug in slugs:
         queryset = queryset.filter(pk__in=link.objects.filter(**{lookup: slug}).values("article"))
     return queryset
-
-
-def _sorted(queryset: QuerySet[Article], sort: str, query: str) -> QuerySet[Article]:
-    if sort == "relevance":
-        queryset = with_relevance(queryset, query)
-    return queryset.order_by(*SORTS[sort])

@@ -37,12 +37,18 @@ class SortedArticles:
         sort: str,
         members: BitMap | None = None,
         out_of: int = 0,
+        title_members: BitMap | None = None,
     ) -> None:
-        """`members`: the ids of `queryset`, if known; `out_of`: how many articles there are."""
+        """`members`: the ids of `queryset`, if known; `out_of`: how many articles there are.
+
+        `title_members`: for a broad search by relevance (`search.is_broad`),
+        the articles with the words in their title, which come first.
+        """
         self.queryset = queryset
         self.sort = sort
         self.members = members
         self.out_of = out_of
+        self.title_members = title_members
         self.ordered = True  # for Paginator's check
 
     def count(self) -> int:
@@ -60,16 +66,35 @@ class SortedArticles:
 
     def _walked(self, window: slice) -> list[int] | None:
         """The window's ids by walking the date index, if that is quick; else None."""
-        members = self.members
-        if members is None or self.sort not in INDEXED_SORTS or not members:
+        members, start, stop = self.members, window.start or 0, window.stop
+        if members is None or stop is None:
             return None
-        start, stop = window.start or 0, window.stop
+        if self.sort in INDEXED_SORTS:
+            return self._walk(self.sort, members, start, stop)
+        if self.sort == "relevance" and self.title_members is not None:
+            # Title matches first, then the rest; each newest first.
+            first = members & self.title_members
+            ids: list[int] | None = []
+            if start < len(first):
+                ids = self._walk("newest", first, start, min(stop, len(first)))
+            if ids is not None and stop > len(first):
+                rest = self._walk(
+                    "newest", members - first, max(0, start - len(first)), stop - len(first)
+                )
+                ids = None if rest is None else ids + rest
+            return ids
+        return None
+
+    def _walk(self, sort: str, members: BitMap, start: int, stop: int) -> list[int] | None:
+        """Ids `start` to `stop` of `members` in `sort` order; None if too many to walk."""
+        if not members:
+            return []
         share = len(members) / max(1, self.out_of)
-        if stop is None or stop / share > WALK_LIMIT:
+        expected = int(stop / share * 1.2) + 100  # index entries to read
+        if stop / share > WALK_LIMIT:
             return None
         kept: list[int] = []
-        expected = int(stop / share * 1.2) + 100  # rows to read, fetched in one go
-        for pk in _in_order(self.sort, chunk_size=min(expected, WALK_LIMIT)):
+        for pk in _in_order(sort, chunk_size=min(expected, WALK_LIMIT)):
             if pk in members:
                 kept.append(pk)
                 if len(kept) == stop:

@@ -40,7 +40,16 @@ from typing import Any
 
 import snowballstemmer
 from django.db import connection
-from django.db.models import BooleanField, FloatField, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    FloatField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -63,6 +72,9 @@ _FTS_WEIGHTS = "10.0, 5.0, 2.0, 1.0"
 # Added to the score of an article whose title has every search word: more
 # than either database's score ever reaches.
 TITLE_BONUS = 1000.0
+# Catalogues from this size rank a search that most articles match by title
+# and date (`is_broad`).
+BROAD_FROM = 20_000
 # PostgreSQL weights A to D, the same order.
 _TSV_WEIGHTS = "ABCD"
 
@@ -126,18 +138,24 @@ def search_articles(queryset: QuerySet[Article], text: str) -> QuerySet[Article]
     return queryset
 
 
-def with_relevance(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
+def with_relevance(
+    queryset: QuerySet[Article], text: str, *, broad: bool = False
+) -> QuerySet[Article]:
     """Annotate `relevance` (higher is better; 0 without search words).
 
     Articles whose title holds every search word come first, then the
     database's own score. Its weights alone would not do: both scores
     shrink with the length of the whole article, so a long abstract would
     sink a paper with the words in its title below short records that
-    only have them as a keyword.
+    only have them as a keyword. A `broad` search (`is_broad`) has no
+    score: only the title counts, and ties go by date.
     """
     groups = parse_query(text).groups
     if not groups:
         return queryset.annotate(relevance=Value(0.0, output_field=FloatField()))
+    if broad:
+        in_title = Case(When(_title_matches(groups), then=1.0), default=0.0)
+        return queryset.annotate(relevance=ExpressionWrapper(in_title, FloatField()))
     if connection.vendor == "postgresql":
         query = _tsquery(groups)
         rank = RawSQL(
@@ -161,6 +179,37 @@ def with_relevance(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
         },
         select_params=[f"{{title}} : ({match})"],
     )
+
+
+def title_matches(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
+    """Articles of `queryset` whose title has every search word of `text`."""
+    groups = parse_query(text).groups
+    if not groups:
+        return queryset.none()
+    return queryset.filter(_title_matches(groups))
+
+
+def _title_matches(groups: list[list[Term]]) -> Any:
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "ts_filter(search_document, '{a}') @@ to_tsquery('english', %s)",
+            [_tsquery(groups)],
+            output_field=BooleanField(),
+        )
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+    return Q(pk__in=RawSQL(sql, [f"{{title}} : ({_fts_match(groups)})"]))
+
+
+def is_broad(matches: int, catalogue: int) -> bool:
+    """Whether a search matching `matches` of `catalogue` articles is too broad to rank by words.
+
+    BM25 gives a word found in most articles no weight (FTS5 a token one),
+    so its score says little about which of them matter most, and scoring
+    hundreds of thousands of them takes seconds. In a large catalogue such a
+    search lists the articles with the words in their title first, then the
+    rest, each newest first. A small one scores them all as usual.
+    """
+    return catalogue >= BROAD_FROM and matches * 2 > catalogue
 
 
 def _matches(groups: list[list[Term]]) -> Any:

@@ -71,7 +71,9 @@ def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
 def article_list(request: HttpRequest) -> HttpResponse:
     filterset = ArticleFilter(request.GET, queryset=Article.objects.all())
     counter = Counter(request.GET)
-    articles = SortedArticles(filterset.qs, sort=filterset.effective_sort, **counter.members())
+    filterset.broad_search = counter.broad_search()
+    sort = filterset.effective_sort
+    articles = SortedArticles(filterset.qs, sort=sort, **counter.members(sort=sort))
     page = _page(request, articles, settings.CATALOGUE_PAGE_SIZE)
     facets = build_facets(request.GET, counter)
     # The year facet is shown as a chart of the results per year.

@@ -17,6 +17,7 @@ from django.test import Client
 from catalogue import facet_index
 from catalogue.browse import profile
 from catalogue.facets import build_facets
+from catalogue.filters import SORTS
 from catalogue.management.commands.generate_catalogue import MEDIUM_TERM, MOST_COMMON_KEYWORD
 from catalogue.models import (
     Article,
@@ -27,6 +28,7 @@ from catalogue.models import (
     Journal,
     Keyword,
 )
+from catalogue.search import search_articles, title_matches
 from tests.conftest import trigger_names
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(facet_index, "KEEP", 25)
+    monkeypatch.setattr(facet_index, "KEEP", {"keyword": 25, "author": 25})
     monkeypatch.setattr("catalogue.facets.SMALL_SET", 0)
     monkeypatch.setattr("catalogue.browse.SMALL_SET", 0)
     call_command("generate_catalogue", 400, seed=5, stdout=StringIO(), stderr=StringIO())
@@ -277,3 +279,25 @@ def test_browse_pages_from_the_index_equal_pages_from_sql(
         patch.setattr(facet_index, "current", lambda: None)
         assert listed(client, url) == from_index
     assert from_index[1]
+
+
+@pytest.mark.parametrize("page", [1, 4, 11])
+def test_a_broad_search_lists_title_matches_first_then_the_rest_newest_first(
+    catalogue: None, client: Client, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    """A word in most articles: ranked by title and date, from bitmaps or in SQL alike."""
+    monkeypatch.setattr("catalogue.search.BROAD_FROM", 0)
+    assert facet_index.build() is not None
+    matching = search_articles(Article.objects.all(), "study")
+    assert matching.count() * 2 > Article.objects.count()
+    in_title = set(title_matches(Article.objects.all(), "study").values_list("pk", flat=True))
+    assert 0 < len(in_title) < matching.count()
+    newest = list(matching.order_by(*SORTS["newest"]).values_list("pk", flat=True))
+    expected = [pk for pk in newest if pk in in_title] + [pk for pk in newest if pk not in in_title]
+    url = f"/?q=study&page={page}"
+
+    from_index = listed(client, url)
+    assert from_index == (len(expected), expected[(page - 1) * 25 : page * 25])
+    with monkeypatch.context() as patch:
+        patch.setattr(facet_index, "current", lambda: None)
+        assert listed(client, url) == from_index
