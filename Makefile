@@ -47,6 +47,15 @@ check: $(VENV)/.stamp-runtime
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Django's deployment checklist (`check --deploy`), warnings failing too, with
+# the production settings of deploy/catalogue.env.example and a fresh random
+# SECRET_KEY for its placeholder. Nothing connects to the database.
+.PHONY: deploy-check
+deploy-check: $(VENV)/.stamp-runtime
+	set -a && . deploy/catalogue.env.example && set +a && \
+	  SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
 # The virtualenv, reinstalled only when a requirements file changes.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
