@@ -33,6 +33,7 @@ them is `0006_full_text_search`.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -348,13 +349,18 @@ def _texts(ids: list[int]) -> list[IndexText]:
 
 # Showing where the words matched ----------------------------------------------
 
-_stemmer = snowballstemmer.stemmer("english")
+# A stemmer keeps the word it works on in itself: two threads sharing one
+# (gunicorn's threads) garble each other's words, or fail outright.
+_stemmers = threading.local()
 
 
 @lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
     """Stemming is slow in pure Python, and the same words recur on every page."""
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:

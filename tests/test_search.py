@@ -270,3 +270,30 @@ def test_a_title_match_outranks_short_records_with_the_word_as_a_keyword(
         )
     )
     assert ranked(client, "cryoanalgesia")[0] == "2984889"
+
+
+def test_highlighting_from_many_threads_at_once_stems_every_word_right() -> None:
+    """gunicorn runs threads: a stemmer shared between them garbled words or raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalogue.search import _stem
+
+    words = [
+        f"{stem}{ending}"
+        for stem in ("treat", "block", "nerve", "stud")
+        for ending in ("ment", "ments", "ing", "ed", "ies", "y", "s", "ation", "ational", "fulness")
+    ] * 50
+    expected = {}
+    for word in set(words):
+        _stem.cache_clear()
+        expected[word] = _stem(word)
+
+    def stem_all(part: list[str]) -> list[tuple[str, str]]:
+        return [(word, _stem.__wrapped__(word)) for word in part]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = pool.map(stem_all, [words[i::8] for i in range(8)])
+    assert all(stemmed == expected[word] for part in results for word, stemmed in part)
+    assert highlight("Treatments of nerve blocks", "treatment") == (
+        "<mark>Treatments</mark> of nerve blocks"
+    )
