@@ -23,7 +23,7 @@ from pyroaring import BitMap
 
 from catalogue import facet_index
 from catalogue.facet_index import FacetIndex
-from catalogue.facets import NAMED, SMALL_SET, labelled, top_counts
+from catalogue.facets import IDS_IN_SQL, NAMED, SMALL_SET, labelled, top_counts
 from catalogue.models import Article, ArticleKeyword, Authorship
 
 # The chart's drawing area, in SVG units (it scales to the page width).
@@ -132,9 +132,13 @@ def profile(
     def top(name: str, rows: QuerySet[Any], links_field: str) -> list[Counted]:
         facet = NAMED[name]
         values = None
-        if among is not None:
-            index, bitmap = among
-            # One more than shown: the page's own row is among them.
+        index, bitmap = among if among is not None else (None, None)
+        # One more than shown: the page's own row is among them.
+        if (
+            index is not None
+            and len(bitmap) >= SMALL_SET
+            and index.may_answer(name, bitmap, TOP_SIZE + 1)
+        ):
             found = index.top(name, bitmap, TOP_SIZE + 1)
             if found is not None:
                 own = getattr(leave_out.get(name), "pk", None)
@@ -142,7 +146,10 @@ def profile(
                     facet.model, [v for v in found if v[0] != own][:TOP_SIZE], facet.label
                 )
         if values is None:
-            rows = _without(rows.filter(**{f"{links_field}__in": articles}), name, leave_out)
+            # The ids, when few, rather than the query that finds them run again.
+            known = among is not None and len(among[1]) <= IDS_IN_SQL
+            ids = list(among[1]) if known else articles
+            rows = _without(rows.filter(**{f"{links_field}__in": ids}), name, leave_out)
             values = top_counts(
                 rows, facet.model, count=facet.count(), label=facet.label, size=TOP_SIZE
             )
@@ -157,15 +164,13 @@ def profile(
 
 
 def _bitmap(leave_out: dict[str, Any]) -> tuple[FacetIndex, BitMap] | None:
-    """The facet index and the articles of the page's row, if it is held and not small."""
+    """The facet index and the articles of the page's row, if it is held."""
     if len(leave_out) != 1:
         return None
     [(name, row)] = leave_out.items()
     index = facet_index.current()
     articles = None if index is None else index.articles_of(name, row.pk)
-    if articles is None or len(articles) < SMALL_SET:
-        return None
-    return index, articles
+    return None if articles is None else (index, articles)
 
 
 def _without(queryset: QuerySet[Any], name: str, leave_out: dict[str, Any]) -> QuerySet[Any]:

@@ -169,6 +169,9 @@ NAMED = {
 # Below this many articles, counting their links in SQL is as quick as the
 # bitmaps, and always exact.
 SMALL_SET = 2000
+# Up to this many articles, SQL is given their ids rather than the filters
+# (SQLite takes up to 32,766 parameters).
+IDS_IN_SQL = 30_000
 
 
 class FilterSets:
@@ -261,12 +264,15 @@ class Counter:
         matching: Any = None
         if self.sets is not None:
             among = self.sets.among(*facet.ignoring)
-            if among is not None and len(among) < SMALL_SET:
-                matching = list(among)  # the ids, rather than the filters run again
-            else:
-                top = self.sets.index.top(name, among, FACET_SIZE)
+            index = self.sets.index
+            if index.may_answer(name, among, FACET_SIZE) and (
+                among is None or len(among) >= SMALL_SET
+            ):
+                top = index.top(name, among, FACET_SIZE)
                 if top is not None:
                     return labelled(facet.model, top, facet.label)
+            if among is not None and len(among) <= IDS_IN_SQL:
+                matching = list(among)  # the ids, rather than the filters run again
         if matching is None:
             matching = _matching(self.params, *facet.ignoring)
         if matching is None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from pyroaring import BitMap
 
+from catalogue.facets import IDS_IN_SQL
 from catalogue.filters import SORTS
 from catalogue.models import Article
 
@@ -60,7 +61,13 @@ class SortedArticles:
     def __getitem__(self, window: slice) -> list[Article]:
         ids = self._walked(window)
         if ids is None:
-            ids = list(self.queryset.values_list("pk", flat=True)[window])
+            queryset = self.queryset
+            if self.members is not None and len(self.members) <= IDS_IN_SQL:
+                # The few ids themselves: the database need not work out which
+                # articles pass the filters again (PostgreSQL may otherwise test
+                # the search against every article of a big keyword).
+                queryset = queryset.filter(pk__in=list(self.members))
+            ids = list(queryset.values_list("pk", flat=True)[window])
         found = Article.objects.for_listing().in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
 
