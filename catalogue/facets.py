@@ -257,6 +257,9 @@ class Counter:
         found = {"members": everything if among is None else among, "out_of": len(everything)}
         if sort == "relevance" and self.broad_search():
             found["title_members"] = self.sets.index.search_titles(self.sets.query)
+        elif sort == "relevance":
+            found["search"] = self.sets.query
+            found["only_search"] = set(self.sets.sets) == {"q"}
         return found
 
     def top(self, name: str) -> list[tuple[str, str, int]]:

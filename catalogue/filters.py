@@ -18,8 +18,9 @@ from catalogue.models import Article, ArticleKeyword, Authorship
 from catalogue.search import is_broad, parse_query, search_articles, with_relevance
 
 SORTS = {
-    # Full-text rank, the title weighing most (see catalogue.search).
-    "relevance": ("-relevance", "-year", "-month", "title", "pk"),
+    # Full-text rank, the title weighing most (see catalogue.search); ties,
+    # which are rare, by id, so that the rank needs no column of the article.
+    "relevance": ("-relevance", "pk"),
     "newest": ("-year", "-month", "title", "pk"),
     "oldest": ("year", "month", "title", "pk"),
     "title": ("title", "pk"),
@@ -29,6 +30,9 @@ SORTS = {
 }
 
 SORT_LABELS = {"cited": "Most cited"}
+# A search too broad to rank by words (search.is_broad): title matches first,
+# then newest first.
+BROAD_RELEVANCE = ("-relevance", *SORTS["newest"])
 
 
 class SlugListField(forms.Field):
@@ -112,7 +116,8 @@ class ArticleFilter(django_filters.FilterSet):
             if broad is None:
                 found = search_articles(Article.objects.all(), query).count()
                 broad = is_broad(found, Article.objects.count())
-            return with_relevance(self.matching, query, broad=broad).order_by(*SORTS[sort])
+            ranked = with_relevance(self.matching, query, broad=broad)
+            return ranked.order_by(*(BROAD_RELEVANCE if broad else SORTS[sort]))
         return self.matching.order_by(*SORTS[sort])
 
     @property

@@ -20,12 +20,15 @@ from pyroaring import BitMap
 from catalogue.facets import IDS_IN_SQL
 from catalogue.filters import SORTS
 from catalogue.models import Article
+from catalogue.search import ranked_ids
 
 # Sorts that an index of catalogue_article serves (article_newest_first,
 # read forwards or backwards).
 INDEXED_SORTS = ("newest", "oldest")
 # Walk at most this many index entries for one page, else ask SQL.
 WALK_LIMIT = 200_000
+# Rank a search within at most this many articles of other filters by their ids.
+RANK_AMONG_LIMIT = 100_000
 
 
 class SortedArticles:
@@ -39,17 +42,22 @@ class SortedArticles:
         members: BitMap | None = None,
         out_of: int = 0,
         title_members: BitMap | None = None,
+        search: str = "",
+        only_search: bool = False,
     ) -> None:
         """`members`: the ids of `queryset`, if known; `out_of`: how many articles there are.
 
         `title_members`: for a broad search by relevance (`search.is_broad`),
         the articles with the words in their title, which come first.
+        `search`: the search box's text, and whether it is the only filter.
         """
         self.queryset = queryset
         self.sort = sort
         self.members = members
         self.out_of = out_of
         self.title_members = title_members
+        self.search = search
+        self.only_search = only_search
         self.ordered = True  # for Paginator's check
 
     def count(self) -> int:
@@ -78,6 +86,10 @@ class SortedArticles:
             return None
         if self.sort in INDEXED_SORTS:
             return self._walk(self.sort, members, start, stop)
+        if self.sort == "relevance" and self.title_members is None and self.search:
+            among = None if self.only_search else members
+            if among is None or len(among) <= RANK_AMONG_LIMIT:
+                return ranked_ids(self.search, window, among)
         if self.sort == "relevance" and self.title_members is not None:
             # Title matches first, then the rest; each newest first.
             first = members & self.title_members
