@@ -12,15 +12,15 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.validators import validate_slug
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from catalogue.models import Article, ArticleKeyword, Authorship
 from catalogue.search import is_broad, parse_query, search_articles, with_relevance
 
 SORTS = {
-    # Full-text rank, the title weighing most (see catalogue.search); ties,
-    # which are rare, by id, so that the rank needs no column of the article.
-    "relevance": ("-relevance", "pk"),
+    # Full-text rank, the title weighing most (see catalogue.search), then newest.
+    "relevance": ("-relevance", "-year", "-month", "title", "pk"),
     "newest": ("-year", "-month", "title", "pk"),
     "oldest": ("year", "month", "title", "pk"),
     "title": ("title", "pk"),
@@ -30,9 +30,10 @@ SORTS = {
 }
 
 SORT_LABELS = {"cited": "Most cited"}
-# A search too broad to rank by words (search.is_broad): title matches first,
-# then newest first.
-BROAD_RELEVANCE = ("-relevance", *SORTS["newest"])
+# SQLite's FTS5 score weighs by length and rarely ties, so its ties go by id:
+# then the order needs no column of the article, and search.ranked_ids reads
+# it from the FTS5 table alone. PostgreSQL's ts_rank ties often: newest first.
+SQLITE_RELEVANCE = ("-relevance", "pk")
 
 
 class SlugListField(forms.Field):
@@ -117,7 +118,8 @@ class ArticleFilter(django_filters.FilterSet):
                 found = search_articles(Article.objects.all(), query).count()
                 broad = is_broad(found, Article.objects.count())
             ranked = with_relevance(self.matching, query, broad=broad)
-            return ranked.order_by(*(BROAD_RELEVANCE if broad else SORTS[sort]))
+            by_id = connection.vendor == "sqlite" and not broad
+            return ranked.order_by(*(SQLITE_RELEVANCE if by_id else SORTS[sort]))
         return self.matching.order_by(*SORTS[sort])
 
     @property

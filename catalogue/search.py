@@ -193,7 +193,7 @@ def title_matches(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
 def ranked_ids(text: str, window: slice, among: Container[int] | None = None) -> list[int] | None:
     """Ids `window` of the articles matching `text`, by relevance; None on PostgreSQL.
 
-    The order of `with_relevance` and SORTS["relevance"] (score, then id),
+    The order of `with_relevance` and filters.SQLITE_RELEVANCE (score, then id),
     from the FTS5 table alone: at a million articles, the ORM's query spends
     as long reading each match's article row as scoring it. With `among`,
     only matches that are in it count (other filters' articles, say).
