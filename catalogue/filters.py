@@ -110,6 +110,10 @@ class ArticleFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet[Article]:
         """The articles that pass the filters, sorted."""
+        return self.ordered(self.matching)
+
+    def ordered(self, queryset: QuerySet[Article]) -> QuerySet[Article]:
+        """`queryset` (articles that pass the filters) in the list's order."""
         query = (self.form.cleaned_data.get("q") or "") if self.is_valid() else ""
         sort = self.effective_sort
         if sort == "relevance":
@@ -117,10 +121,10 @@ class ArticleFilter(django_filters.FilterSet):
             if broad is None:
                 found = search_articles(Article.objects.all(), query).count()
                 broad = is_broad(found, Article.objects.count())
-            ranked = with_relevance(self.matching, query, broad=broad)
+            ranked = with_relevance(queryset, query, broad=broad)
             by_id = connection.vendor == "sqlite" and not broad
             return ranked.order_by(*(SQLITE_RELEVANCE if by_id else SORTS[sort]))
-        return self.matching.order_by(*SORTS[sort])
+        return queryset.order_by(*SORTS[sort])
 
     @property
     def effective_sort(self) -> str:

@@ -12,7 +12,7 @@ every article of, say, a keyword on a fifth of the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db.models import QuerySet
 from pyroaring import BitMap
@@ -44,12 +44,14 @@ class SortedArticles:
         title_members: BitMap | None = None,
         search: str = "",
         only_search: bool = False,
+        order: Callable[[QuerySet[Article]], QuerySet[Article]] | None = None,
     ) -> None:
         """`members`: the ids of `queryset`, if known; `out_of`: how many articles there are.
 
         `title_members`: for a broad search by relevance (`search.is_broad`),
         the articles with the words in their title, which come first.
         `search`: the search box's text, and whether it is the only filter.
+        `order`: sorts any queryset of articles as `queryset` is sorted.
         """
         self.queryset = queryset
         self.sort = sort
@@ -58,6 +60,7 @@ class SortedArticles:
         self.title_members = title_members
         self.search = search
         self.only_search = only_search
+        self.order = order
         self.ordered = True  # for Paginator's check
 
     def count(self) -> int:
@@ -70,11 +73,12 @@ class SortedArticles:
         ids = self._walked(window)
         if ids is None:
             queryset = self.queryset
-            if self.members is not None and len(self.members) <= IDS_IN_SQL:
-                # The few ids themselves: the database need not work out which
-                # articles pass the filters again (PostgreSQL may otherwise test
-                # the search against every article of a big keyword).
-                queryset = queryset.filter(pk__in=list(self.members))
+            known = self.members is not None and len(self.members) <= IDS_IN_SQL
+            if known and self.order is not None:
+                # The ids themselves, sorted, rather than the filters run again:
+                # PostgreSQL would test the search against every article of a
+                # big keyword to find the few that also match it.
+                queryset = self.order(Article.objects.filter(pk__in=list(self.members)))
             ids = list(queryset.values_list("pk", flat=True)[window])
         found = Article.objects.for_listing().in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]

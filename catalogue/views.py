@@ -73,7 +73,9 @@ def article_list(request: HttpRequest) -> HttpResponse:
     counter = Counter(request.GET)
     filterset.broad_search = counter.broad_search()
     sort = filterset.effective_sort
-    articles = SortedArticles(filterset.qs, sort=sort, **counter.members(sort=sort))
+    articles = SortedArticles(
+        filterset.qs, sort=sort, order=filterset.ordered, **counter.members(sort=sort)
+    )
     page = _page(request, articles, settings.CATALOGUE_PAGE_SIZE)
     facets = build_facets(request.GET, counter)
     # The year facet is shown as a chart of the results per year.
