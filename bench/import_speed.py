@@ -34,10 +34,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import default_databases, drop_database, is_postgres, log, postgres_admin, work_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ("scopus", "handwritten", "mixed")  # as in bench/generate.py
@@ -170,10 +171,6 @@ def _run_worker(
     return {"error": f"exit status {process.returncode}: {' | '.join(tail)}"[:300]}
 
 
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 class Databases:
     """Fresh migrated databases, copied from one migrated template."""
 
@@ -185,11 +182,6 @@ class Databases:
         self.count = 0
         self.template = self._template()
 
-    def _admin(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
-
     def _url(self, name: str) -> str:
         if self.kind == "sqlite":
             return f"sqlite:///{self.workdir / name}.sqlite3"
@@ -199,7 +191,7 @@ class Databases:
     def _template(self) -> str:
         name = "bench_template"
         if self.kind == "postgres":
-            with self._admin() as connection:
+            with postgres_admin() as connection:
                 connection.execute(f"DROP DATABASE IF EXISTS {name}")
                 connection.execute(f"CREATE DATABASE {name}")
         result = _run_worker("migrate", Path("-"), self._url(name), self.limit_mb, self.project)
@@ -214,18 +206,12 @@ class Databases:
             template = self.workdir / f"{self.template}.sqlite3"
             shutil.copyfile(template, self.workdir / f"{name}.sqlite3")
         else:
-            with self._admin() as connection:
+            with postgres_admin() as connection:
                 connection.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
         return self._url(name)
 
     def drop(self, url: str) -> None:
-        name = url.rpartition("/")[2]
-        if self.kind == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-        else:
-            with self._admin() as connection:
-                connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        drop_database(self.kind, url)
 
 
 def _file_for(size: int, style: str, seed: int, workdir: Path) -> tuple[Path, dict[str, Any]]:
@@ -237,7 +223,7 @@ def _file_for(size: int, style: str, seed: int, workdir: Path) -> tuple[Path, di
         meta = json.loads(meta_path.read_text())
         if meta.get("bytes") == path.stat().st_size:
             return path, meta
-    _log(f"generating {size} {style} entries into {path}")
+    log(f"generating {size} {style} entries into {path}")
     started = time.perf_counter()
     entries = write_file(path, size, style=style, seed=seed)
     meta = {
@@ -249,7 +235,7 @@ def _file_for(size: int, style: str, seed: int, workdir: Path) -> tuple[Path, di
         ),
     }
     meta_path.write_text(json.dumps(meta))
-    _log(f"  {entries} entries, {meta['bytes'] / 1e6:.0f} MB in {meta['seconds']:.0f} s")
+    log(f"  {entries} entries, {meta['bytes'] / 1e6:.0f} MB in {meta['seconds']:.0f} s")
     return path, meta
 
 
@@ -302,7 +288,7 @@ class Bench:
                 else ""
             )
         )
-        _log(f"  {size:>9,} {database:<8} {mode:<8} {result.get('how', '')}: {shown}")
+        log(f"  {size:>9,} {database:<8} {mode:<8} {result.get('how', '')}: {shown}")
         return result
 
     def run(self) -> None:
@@ -328,7 +314,7 @@ class Bench:
                         if "error" in result:
                             break
         for database in args.databases:
-            if database == "postgres" and not _is_postgres(os.environ.get("DATABASE_URL", "")):
+            if database == "postgres" and not is_postgres(os.environ.get("DATABASE_URL", "")):
                 self._postgres_pass(sizes)
                 continue
             databases = Databases(database, self.workdir, self.limit_mb, args.project)
@@ -350,7 +336,7 @@ class Bench:
                         databases.drop(url)
 
     def _skip(self, size: int, mode: str, database: str, reason: str) -> None:
-        _log(f"  {size:>9,} {database:<8} {mode:<8} {reason}")
+        log(f"  {size:>9,} {database:<8} {mode:<8} {reason}")
         for skipped in (mode, "reimport") if mode == "import" else (mode,):
             self.results["runs"].append(
                 {"size": size, "mode": skipped, "database": database, "error": reason}
@@ -370,10 +356,10 @@ class Bench:
         ]  # fmt: skip
         if self.args.force:
             command.append("--force")
-        _log("PostgreSQL pass: " + shlex.join(command))
+        log("PostgreSQL pass: " + shlex.join(command))
         status = subprocess.run(command, cwd=ROOT).returncode
         if status != 0 or not out.exists():
-            _log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
+            log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
             return
         self.results["runs"] += json.loads(out.read_text())["runs"]
 
@@ -388,10 +374,6 @@ def _has_streaming(project: Path) -> bool:
     sources = [package / "importer.py", *sorted((package / "bibtex").glob("*.py"))]
     text = "\n".join(p.read_text(encoding="utf-8") for p in sources if p.exists())
     return "def iter_bibtex(" in text or "def import_file(" in text
-
-
-def _is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "postgresql://", "pgsql://"))
 
 
 def _select(
@@ -545,25 +527,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     sys.path.insert(0, str(ROOT))  # for bench.generate
     if args.databases is None:
-        can_postgres = _is_postgres(os.environ.get("DATABASE_URL", "")) or bool(
-            shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        )
-        args.databases = ["sqlite", "postgres"] if can_postgres else ["sqlite"]
-
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="catalogue-bench-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir
-        workdir.mkdir(parents=True, exist_ok=True)
+        args.databases = default_databases()
     started = time.perf_counter()
-    try:
+    with work_folder(args.workdir, "catalogue-bench-") as workdir:
         bench = Bench(args, workdir)
         bench.run()
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     results = bench.results
     results["command"] = shlex.join([".venv/bin/python", "bench/import_speed.py", *sys.argv[1:]])
     results["seconds"] = time.perf_counter() - started

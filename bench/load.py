@@ -41,10 +41,8 @@ import shlex
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -53,10 +51,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from query_speed import (  # noqa: E402  (a sibling script, not a package)
+from common import (  # noqa: E402  (a sibling module, not a package)
+    database_url,
+    default_databases,
+    drop_database,
+    is_postgres,
+    log,
+    percentile,
+    postgres_admin,
+    work_folder,
+)
+from query_speed import (  # noqa: E402
     ROOT,
     WITH_POSTGRES,
-    _is_postgres,
     _setup_django,
     _sizes,
     query_mix,
@@ -126,10 +133,6 @@ def prepare(generate: int, seed: int) -> None:
 
 
 # -- the orchestrator ----------------------------------------------------------
-
-
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _free_port() -> int:
@@ -360,9 +363,9 @@ def _pages(access_log: Path, offset: int, mix: list[list[str]]) -> list[dict[str
     names = {url: name for name, url in mix}
     times: dict[str, list[int]] = {name: [] for name, _ in mix}
     failed: dict[str, int] = dict.fromkeys(times, 0)
-    with access_log.open(errors="replace") as log:
-        log.seek(offset)
-        for line in log:
+    with access_log.open(errors="replace") as lines:
+        lines.seek(offset)
+        for line in lines:
             match = ACCESS.search(line)
             if not match or match["path"] == "/health/":
                 continue
@@ -377,20 +380,12 @@ def _pages(access_log: Path, offset: int, mix: list[list[str]]) -> list[dict[str
         {
             "name": name,
             "requests": len(times[name]),
-            "p50_ms": _percentile(times[name], 50),
-            "p95_ms": _percentile(times[name], 95),
+            "p50_ms": percentile(times[name], 50),
+            "p95_ms": percentile(times[name], 95),
             "non_2xx": failed[name],
         }
         for name, _ in mix
     ]
-
-
-def _percentile(values: list[int], p: int) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 class Bench:
@@ -421,32 +416,15 @@ class Bench:
     def _name(self) -> str:
         return f"bench_query_{self.args.size}_seed{self.args.seed}"
 
-    def _admin(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
-
     def _catalogue(self, kind: str) -> str:
-        name = self._name()
-        if kind == "sqlite":
-            path = self.workdir / f"{name}.sqlite3"
-            return f"sqlite:///{path}"
-        with self._admin() as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-            ).fetchone()
-            if exists and not self.keep:
-                connection.execute(f"DROP DATABASE {name}")
-            if not exists or not self.keep:
-                connection.execute(f"CREATE DATABASE {name}")
-        return f"{os.environ['DATABASE_URL'].rpartition('/')[0]}/{name}"
+        return database_url(kind, self._name(), self.workdir, keep=self.keep)
 
     def _copy(self, kind: str, url: str) -> str:
         """A copy to import into, so that the kept catalogue stays as it was."""
         if kind == "sqlite":
             source = Path(url.removeprefix("sqlite:///"))
             target = self.workdir / "imports-copy.sqlite3"
-            self._drop(kind, f"sqlite:///{target}")
+            drop_database(kind, f"sqlite:///{target}")
             # The backup API copies a consistent database, WAL included.
             import sqlite3
 
@@ -454,18 +432,10 @@ class Bench:
                 src.backup(dst)
             return f"sqlite:///{target}"
         name = f"{self._name()}_imports"
-        with self._admin() as connection:
+        with postgres_admin() as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {name}")
             connection.execute(f"CREATE DATABASE {name} TEMPLATE {self._name()}")
         return f"{url.rpartition('/')[0]}/{name}"
-
-    def _drop(self, kind: str, url: str) -> None:
-        if kind == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-        else:
-            with self._admin() as connection:
-                connection.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]}")
 
     def _prepare(self, url: str, generate: int) -> dict[str, Any]:
         command = [sys.executable, str(Path(__file__).resolve()), "--prepare", str(generate)]
@@ -504,19 +474,19 @@ class Bench:
         self.runs.append(run)
         if given_url:
             url = given_url
-            _log(f"{kind}: the catalogue in --database-url")
+            log(f"{kind}: the catalogue in --database-url")
             prepared = self._prepare(url, 0)
         else:
             url = self._catalogue(kind)
-            _log(f"{kind}: {args.size:,} articles (generated unless kept in --workdir)")
+            log(f"{kind}: {args.size:,} articles (generated unless kept in --workdir)")
             prepared = self._prepare(url, args.size)
         if "error" in prepared:
             run["error"] = prepared["error"]
-            _log(f"  failed: {run['error']}")
+            log(f"  failed: {run['error']}")
             return
         generated = prepared["generated"]
         if not generated["reused"]:
-            _log(f"  generated in {generated['seconds']:.1f} s")
+            log(f"  generated in {generated['seconds']:.1f} s")
         run.update(articles=prepared["articles"], server=prepared["server"])
 
         files = self._bibtex_files() if args.imports else []
@@ -534,12 +504,12 @@ class Bench:
             run["threads"] = env.get("GUNICORN_THREADS") or "default"
             base = f"http://127.0.0.1:{server.port}"
             if args.warmup > 0:
-                _log(f"  warming up for {args.warmup:.0f} s (not counted)")
+                log(f"  warming up for {args.warmup:.0f} s (not counted)")
                 _wrk(base, script, args.clients, args.warmup)
             offset = (logs / "web.out").stat().st_size
             imports = Imports(files, env, logs)
             imports.start()
-            _log(
+            log(
                 f"  {args.clients} clients for {args.duration:.0f} s"
                 + (f", {len(files)} imports of {args.import_entries:,} entries" if files else "")
             )
@@ -548,31 +518,31 @@ class Bench:
             load_seconds = time.monotonic() - started
             run["loadavg"] = os.getloadavg()[0]
             if files:
-                _log("  waiting for the imports to finish")
+                log("  waiting for the imports to finish")
                 imports.wait(args.import_timeout)
                 run["imports"] = imports.report(load_seconds)
             run["pages"] = _pages(logs / "web.out", offset, prepared["mix"])
         except Exception as error:
             run["error"] = f"{type(error).__name__}: {error}"[:300]
-            _log(f"  failed: {run['error']}")
+            log(f"  failed: {run['error']}")
         finally:
             server.stop()
         run["locked_web"] = server.count("web.err", LOCKED)
         run["locked_worker"] = server.count("worker.err", LOCKED)
         run["server_errors"] = server.count("web.err", "Internal Server Error")
         if serve_url != url:
-            self._drop(kind, serve_url)
+            drop_database(kind, serve_url)
         if not self.keep and not given_url:
-            self._drop(kind, url)
+            drop_database(kind, url)
 
     def run(self) -> None:
         self._collectstatic()
         if self.args.database_url:
-            kind = "postgres" if _is_postgres(self.args.database_url) else "sqlite"
+            kind = "postgres" if is_postgres(self.args.database_url) else "sqlite"
             self.measure(kind, self.args.database_url)
             return
         for kind in self.args.databases:
-            if kind == "postgres" and not _is_postgres(os.environ.get("DATABASE_URL", "")):
+            if kind == "postgres" and not is_postgres(os.environ.get("DATABASE_URL", "")):
                 self._postgres_pass()
             else:
                 self.measure(kind, None)
@@ -595,10 +565,10 @@ class Bench:
             command += ["--workers", str(args.workers)]
         if args.threads:
             command += ["--threads", str(args.threads)]
-        _log("PostgreSQL pass: " + shlex.join(command))
+        log("PostgreSQL pass: " + shlex.join(command))
         status = subprocess.run(command, cwd=ROOT).returncode
         if status != 0 or not out.exists():
-            _log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
+            log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
             return
         self.runs += json.loads(out.read_text())["runs"]
 
@@ -728,25 +698,11 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
     if args.databases is None:
-        can_postgres = _is_postgres(os.environ.get("DATABASE_URL", "")) or bool(
-            shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        )
-        args.databases = ["sqlite", "postgres"] if can_postgres else ["sqlite"]
-
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="catalogue-load-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
+        args.databases = default_databases()
     started = time.perf_counter()
-    bench = Bench(args, workdir)
-    try:
+    with work_folder(args.workdir, "catalogue-load-") as workdir:
+        bench = Bench(args, workdir)
         bench.run()
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
     if args.json:
         args.json.write_text(json.dumps({"command": command, "runs": bench.runs}, indent=1))

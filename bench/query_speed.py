@@ -37,15 +37,22 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import (
+    database_url,
+    default_databases,
+    drop_database,
+    is_postgres,
+    log,
+    percentile,
+    work_folder,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WITH_POSTGRES = ROOT / "scripts" / "with-postgres"
@@ -226,10 +233,6 @@ def worker(size: int, seed: int, repeats: int, budget: float) -> None:
 # -- the orchestrator ----------------------------------------------------------
 
 
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def _env(workdir: Path, database_url: str) -> dict[str, str]:
     return dict(
         os.environ,
@@ -251,10 +254,6 @@ def _collectstatic(workdir: Path) -> None:
     subprocess.run(command, env=env, cwd=ROOT, check=True)
 
 
-def _is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "postgresql://", "pgsql://"))
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
@@ -262,42 +261,15 @@ class Bench:
         self.keep = args.workdir is not None
         self.results: dict[str, Any] = {"runs": []}
 
-    def _admin(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
-
     def _database(self, kind: str, size: int) -> str:
         """The URL of the database for a size: kept ones are reused, others fresh."""
         name = f"bench_query_{size}_seed{self.args.seed}"
-        if kind == "sqlite":
-            path = self.workdir / f"{name}.sqlite3"
-            if not self.keep:
-                self._drop(kind, f"sqlite:///{path}")
-            return f"sqlite:///{path}"
-        with self._admin() as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-            ).fetchone()
-            if exists and not self.keep:
-                connection.execute(f"DROP DATABASE {name}")
-            if not exists or not self.keep:
-                connection.execute(f"CREATE DATABASE {name}")
-        base, _, _ = os.environ["DATABASE_URL"].rpartition("/")
-        return f"{base}/{name}"
-
-    def _drop(self, kind: str, url: str) -> None:
-        if kind == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-        else:
-            with self._admin() as connection:
-                connection.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]}")
+        return database_url(kind, name, self.workdir, keep=self.keep)
 
     def measure(self, kind: str, size: int) -> None:
         args = self.args
         url = self._database(kind, size)
-        _log(f"{size:,} articles on {kind}: generating and measuring")
+        log(f"{size:,} articles on {kind}: generating and measuring")
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(size)]
         command += ["--seed", str(args.seed), "--repeats", str(args.repeats)]
         command += ["--budget", str(args.budget)]
@@ -315,20 +287,20 @@ class Bench:
         result.update(size=size, database=kind)
         self.results["runs"].append(result)
         if "error" in result:
-            _log(f"  failed: {result['error']}")
+            log(f"  failed: {result['error']}")
         elif not result["generation"]["reused"]:
             generation = result["generation"]
-            _log(
+            log(
                 f"  generated in {generation['seconds']:.1f} s"
                 f" ({generation['articles_per_s']:,.0f} articles/s)"
             )
         if not self.keep:
-            self._drop(kind, url)
+            drop_database(kind, url)
 
     def run(self) -> None:
         _collectstatic(self.workdir)
         for kind in self.args.databases:
-            if kind == "postgres" and not _is_postgres(os.environ.get("DATABASE_URL", "")):
+            if kind == "postgres" and not is_postgres(os.environ.get("DATABASE_URL", "")):
                 self._postgres_pass()
                 continue
             for size in sorted(self.args.sizes):
@@ -346,20 +318,12 @@ class Bench:
             "--budget", str(args.budget), "--workdir", str(self.workdir),
             "--json", str(out), "--quiet",
         ]  # fmt: skip
-        _log("PostgreSQL pass: " + shlex.join(command))
+        log("PostgreSQL pass: " + shlex.join(command))
         status = subprocess.run(command, cwd=ROOT).returncode
         if status != 0 or not out.exists():
-            _log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
+            log(f"the PostgreSQL pass failed (exit status {status}); PostgreSQL rows are missing")
             return
         self.results["runs"] += json.loads(out.read_text())["runs"]
-
-
-def _percentile(values: list[float], p: int) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 def _fmt(value: float | None, spec: str = ",.0f") -> str:
@@ -402,8 +366,8 @@ def table(results: dict[str, Any]) -> str:
                 note += f" (page {q['page']})"
             lines.append(
                 f"| {run['size']:,} | {run['database']} | {q['name']}{note} | {q['matches']:,}"
-                f" | {q['sql_queries']} | {len(q['ms'])} | {_fmt(_percentile(q['ms'], 50), ',.1f')}"
-                f" | {_fmt(_percentile(q['ms'], 95), ',.1f')}"
+                f" | {q['sql_queries']} | {len(q['ms'])} | {_fmt(percentile(q['ms'], 50), ',.1f')}"
+                f" | {_fmt(percentile(q['ms'], 95), ',.1f')}"
                 f" | {_fmt(q.get('first_ms'), ',.0f')} | `{q['url']}` |"
             )
     return "\n".join(lines)
@@ -456,25 +420,11 @@ def main(argv: list[str] | None = None) -> None:
         worker(args.worker, args.seed, args.repeats, args.budget)
         return
     if args.databases is None:
-        can_postgres = _is_postgres(os.environ.get("DATABASE_URL", "")) or bool(
-            shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        )
-        args.databases = ["sqlite", "postgres"] if can_postgres else ["sqlite"]
-
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="catalogue-query-bench-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
+        args.databases = default_databases()
     started = time.perf_counter()
-    try:
+    with work_folder(args.workdir, "catalogue-query-bench-") as workdir:
         bench = Bench(args, workdir)
         bench.run()
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     results = bench.results
     results["command"] = shlex.join([".venv/bin/python", "bench/query_speed.py", *sys.argv[1:]])
     results["seconds"] = time.perf_counter() - started
