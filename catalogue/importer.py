@@ -48,6 +48,7 @@ from catalogue.models import (
     ImportBatch,
     Journal,
     Keyword,
+    lock_catalogue_writes,
     unique_slugs,
 )
 
@@ -136,6 +137,7 @@ def import_file(
         stream = _prepend(first, items) if first is not None else iter(())
         for chunk in _chunks(islice(stream, already_done, None), CHUNK_SIZE):
             with transaction.atomic():
+                lock_catalogue_writes()
                 writer.write_chunk(chunk)
                 batch.processed_entries += len(chunk)
                 batch.total_entries = max(batch.total_entries, batch.processed_entries)
@@ -1029,6 +1031,7 @@ def undo_batch(batch: ImportBatch, *, user: AbstractBaseUser | None) -> ImportBa
     """
     kept: list[dict[str, Any]] = []
     with transaction.atomic():
+        lock_catalogue_writes()  # an import must not link what this deletes
         changes = batch.changes.select_related("article").prefetch_related(
             Prefetch("article__authorships", queryset=Authorship.objects.order_by("position")),
             "article__article_keywords",

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -53,6 +53,28 @@ def unique_slugs(model: type[models.Model], texts: list[str]) -> list[str]:
     return slugs
 
 
+# An arbitrary number that names the lock below among PostgreSQL's advisory locks.
+CATALOGUE_WRITE_LOCK = 7_368_556_843_141_729
+
+
+def lock_catalogue_writes() -> None:
+    """Wait for, and hold to the end of the transaction, the right to decide
+    what is new in the catalogue.
+
+    An import chunk looks up which authors, keywords, journals, citation
+    keys and DOIs exist, then inserts the rest with fresh slugs and keys.
+    Two imports doing that at once on PostgreSQL would both find "Smith, J."
+    missing and both insert it: one fails on a unique index, and its whole
+    import is undone. SQLite's IMMEDIATE transactions already run writers
+    one at a time; on PostgreSQL this does the same for import chunks,
+    undos, and authors, keywords and journals added in the admin. Readers
+    never wait for it. Call it inside `transaction.atomic()`.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CATALOGUE_WRITE_LOCK])
+
+
 def validate_issn(value: str) -> None:
     if value and normalise_issn(value) != value:
         raise ValidationError("Enter an ISSN as 1234-567X with a valid check digit.")
@@ -83,9 +105,13 @@ class SluggedModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalise()
-        if not self.slug:
+        if self.slug:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            lock_catalogue_writes()
             [self.slug] = unique_slugs(type(self), [self.slug_source()])
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
     def clean(self) -> None:
         # `normalised` is not on the admin form, so Django's own unique check
