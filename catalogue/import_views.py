@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalogue import tasks
+from catalogue import limits, tasks
 from catalogue.bibtex import UnreadableFile, decode_bytes
 from catalogue.forms import UploadForm
 from catalogue.importer import undo_batch
@@ -48,14 +48,18 @@ can_undo = permission_required("catalogue.undo_importbatch", raise_exception=Tru
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     """A file or pasted text becomes a batch whose preview a worker prepares."""
+    if request.method == "POST" and (next_at := limits.next_upload_at(request.user)):
+        return _upload_limit_reached(request, next_at)
     try:
         form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     except RequestDataTooBig:
         limit = filesizeformat(settings.CATALOGUE_UPLOAD_MAX_BYTES)
-        form = UploadForm()
-        form.add_error(
-            None,
-            f"The pasted text is over the {limit} limit; upload it as a file instead, or split it.",
+        return _upload_page(
+            request,
+            UploadForm(),
+            status=400,
+            refusal=f"The pasted text is over the {limit} limit; "
+            "upload it as a file instead, or split it.",
         )
     if form.is_bound and form.is_valid():
         file, name = _uploaded(form)
@@ -66,12 +70,38 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             batch = tasks.create_upload(file, name=name, user=request.user)
             return redirect(batch)
+    return _upload_page(request, form, status=400 if form.is_bound or form.errors else 200)
+
+
+def _upload_page(
+    request: HttpRequest, form: UploadForm, *, status: int, refusal: str = ""
+) -> HttpResponse:
+    """The form; `refusal` says why a post was turned away before the form read it."""
     return render(
         request,
         "catalogue/upload.html",
-        {"form": form, "upload_limit": settings.CATALOGUE_UPLOAD_MAX_BYTES},
-        status=400 if form.is_bound or form.errors else 200,
+        {
+            "form": form,
+            "refusal": refusal,
+            "upload_limit": settings.CATALOGUE_UPLOAD_MAX_BYTES,
+            "max_entries": settings.CATALOGUE_UPLOAD_MAX_ENTRIES,
+            "uploads_per_hour": settings.CATALOGUE_UPLOADS_PER_HOUR,
+        },
+        status=status,
     )
+
+
+def _upload_limit_reached(request: HttpRequest, next_at: datetime) -> HttpResponse:
+    """429 with the form, saying when the next upload is possible; nothing is stored."""
+    wait = (next_at - timezone.now()).total_seconds()
+    refusal = (
+        f"Uploads are limited to {settings.CATALOGUE_UPLOADS_PER_HOUR:,} an hour for each "
+        "user, and you have made that many in the last hour. The next upload is possible at "
+        f"{timezone.localtime(next_at):%H:%M %Z} (in {_duration(wait)})."
+    )
+    response = _upload_page(request, UploadForm(), status=429, refusal=refusal)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def _uploaded(form: UploadForm) -> tuple[File, str]:

@@ -8,6 +8,7 @@ usually DATABASE_URL (see the README's "Configuration" section).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "catalogue",
 ]
 
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "catalogue.access.PrivateCatalogueMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "catalogue.urls"
@@ -126,6 +130,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The first backend refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalogue:article-list"
 LOGOUT_REDIRECT_URL = "catalogue:article-list"
@@ -155,6 +164,15 @@ CATALOGUE_UPLOAD_MAX_BYTES = env_int("CATALOGUE_UPLOAD_MAX_BYTES", 50 * 1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = CATALOGUE_UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CATALOGUE_PAGE_SIZE = env_int("CATALOGUE_PAGE_SIZE", 25)
+
+# Uploads a user may start in any hour (0: no limit), counted in the database
+# so that every gunicorn process and app server sees the same count.
+CATALOGUE_UPLOADS_PER_HOUR = env_int("CATALOGUE_UPLOADS_PER_HOUR", 20)
+# Entries one web upload may hold (0: no limit). A real export averages 0.5 to
+# 3.4 KB an entry, so a file under the 50 MB size limit holds at most about
+# 100,000; a file of tiny entries could hold a million, hours of worker time.
+# `manage.py import_bibtex` on the server is not limited.
+CATALOGUE_UPLOAD_MAX_ENTRIES = env_int("CATALOGUE_UPLOAD_MAX_ENTRIES", 100_000)
 
 # Uploaded files wait here until they are imported or cancelled. They are
 # never served: no URL maps to MEDIA_ROOT.
@@ -205,6 +223,46 @@ SECURE_CSP = {
     "frame-ancestors": ["'none'"],
 }
 
+# Password guessing (django-axes): after AXES_FAILURE_LIMIT failed sign-ins
+# for one username from one address, on the site's form or the admin's, that
+# pair is refused for AXES_COOLOFF_MINUTES with a "429 Too Many Requests" page
+# (catalogue/limits.py); every attempt meanwhile starts the wait over. Keying
+# on the pair means a stranger cannot lock a real user out from elsewhere, nor
+# one guesser lock out everyone behind the same office router. Failures are
+# rows in the database, shared by every process. 0 minutes: locked until
+# `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+_axes_cooloff_minutes = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes) if _axes_cooloff_minutes else None
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# Comma-separated; "a+b" counts failures per combination of a and b.
+_axes_keys = [
+    [name.strip() for name in item.split("+")]
+    for item in env_list("AXES_LOCKOUT_PARAMETERS", "username+ip_address")
+]
+_axes_names = {"username", "ip_address", "user_agent"}
+if _unknown := {name for key in _axes_keys for name in key} - _axes_names:
+    raise ImproperlyConfigured(
+        f"AXES_LOCKOUT_PARAMETERS: unknown {', '.join(sorted(_unknown))}; "
+        f"use {', '.join(sorted(_axes_names))}."
+    )
+AXES_LOCKOUT_PARAMETERS = [key if len(key) > 1 else key[0] for key in _axes_keys]
+# A success clears the failures only where each count is keyed by username:
+# keyed by address alone, a guesser with an account of their own could clear
+# their address's count by signing in to it between guesses.
+AXES_RESET_ON_SUCCESS = all("username" in key for key in _axes_keys)
+# REMOTE_ADDR, or behind the HTTPS proxy the address the proxy saw: never an
+# X-Forwarded-For a client could have written itself.
+AXES_CLIENT_IP_CALLABLE = "catalogue.limits.client_ip"
+AXES_LOCKOUT_CALLABLE = "catalogue.limits.lockout_response"
+# No log of every successful sign-in with its address (personal data kept for
+# ever); lockouts are logged as warnings, and the admin shows no axes pages:
+# a lockout ends by itself, or with `manage.py axes_reset_username NAME`.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+# Without a line about axes from every process and manage.py command.
+AXES_VERBOSE = False
+
 # CATALOGUE_PUBLIC=0: reading needs sign-in too, and the "Can view article"
 # permission that every group has (catalogue/access.py).
 CATALOGUE_PUBLIC = env_bool("CATALOGUE_PUBLIC", True)
@@ -214,4 +272,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Failed sign-ins and lockouts are warnings; axes' bookkeeping around
+    # every sign-in is not worth a line each.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -32,6 +32,7 @@ from django_tasks import task
 
 from catalogue.bibtex import UnreadableFile
 from catalogue.importer import import_file, preview_file, undo_batch
+from catalogue.limits import TooManyEntries, check_entry_count
 from catalogue.models import ImportBatch
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,10 @@ def preview_import(batch_id: int) -> str:
 
     def progress(done: int, total: int) -> None:
         nonlocal last_write
+        # `total` is counted before the first entry is read, so a file over the
+        # limit stops after its first chunk; one whose entries the count misses
+        # (several on a line) stops once the reading passes the limit.
+        check_entry_count(total, at_least=done >= total)
         if time.monotonic() - last_write < PROGRESS_INTERVAL_SECONDS:
             return
         last_write = time.monotonic()
@@ -218,6 +223,10 @@ def preview_import(batch_id: int) -> str:
         _fail(batch, str(error))
         _discard_upload(batch)  # reading it again would say the same
         return "unreadable"
+    except TooManyEntries as error:
+        _fail(batch, str(error))
+        _discard_upload(batch)  # a resume would refuse it again
+        return "too many entries"
     except Exception as error:
         logger.exception("Preview of import batch %s failed", batch_id)
         _fail(batch, f"Reading the file failed: {_short(error)}")
