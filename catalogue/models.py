@@ -549,9 +549,13 @@ class CatalogueVersion(models.Model):
     """
 
     number = models.BigIntegerField(default=0)
+    # Raised by the triggers of migration 0013 on every other change that a
+    # page shows: an article's title or abstract, author order, a renamed
+    # keyword. With `number` it dates a cached page (`catalogue.page_cache`).
+    edits = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return str(self.number)
+        return f"{self.number}.{self.edits}"
 
 
 class FacetBitmap(models.Model):

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     if django.VERSION >= (6, 0)
     else "catalogue.access.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth: a kept page skips them (catalogue/page_cache.py).
+    "catalogue.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,6 +167,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = CATALOGUE_UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CATALOGUE_PAGE_SIZE = env_int("CATALOGUE_PAGE_SIZE", 25)
 
+# Pages rendered for visitors who are not signed in are kept, per process,
+# until the catalogue changes (catalogue/page_cache.py). A list page is
+# 20-60 kB, so the default costs at most some 60 MB per gunicorn worker.
+CATALOGUE_PAGE_CACHE_ENTRIES = env_int("CATALOGUE_PAGE_CACHE_ENTRIES", 1000)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "TIMEOUT": None,  # a page is dated by the catalogue's version, not by a clock
+        "OPTIONS": {"MAX_ENTRIES": max(CATALOGUE_PAGE_CACHE_ENTRIES, 1), "CULL_FREQUENCY": 4},
+    },
+}
 # Uploads a user may start in any hour (0: no limit), counted in the database
 # so that every gunicorn process and app server sees the same count.
 CATALOGUE_UPLOADS_PER_HOUR = env_int("CATALOGUE_UPLOADS_PER_HOUR", 20)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 
 from catalogue.importer import import_bibtex
@@ -26,12 +26,16 @@ def _background_tasks_run_at_once(settings, tmp_path: Path) -> None:  # noqa: AN
     settings.MEDIA_ROOT = tmp_path / "media"
     # Hashing test users' passwords properly takes most of a second each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every request renders its page (tests compare pages before and after a
+    # setting changes); tests/test_page_cache.py turns the cache on.
+    settings.CATALOGUE_PAGE_CACHE_ENTRIES = 0
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """Cached suggestion words must not outlive the test's database."""
-    cache.clear()
+    """Cached suggestion words and pages must not outlive the test's database."""
+    for alias in ("default", "pages"):
+        caches[alias].clear()
 
 
 @pytest.fixture
