@@ -18,6 +18,9 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from catalogue.views import health
 
 READ_PERMISSION = "catalogue.view_article"
 # URL names that answer whoever asks, even when the catalogue is private.
@@ -37,6 +40,27 @@ OPEN_VIEWS = frozenset(
 OPEN_NAMESPACES = frozenset({"admin"})
 
 Middleware = Callable[[HttpRequest], HttpResponse]
+
+
+class HealthCheckMiddleware:
+    """Answers `/health/` before host validation and the HTTPS redirect.
+
+    A load balancer checks each app server over plain HTTP by its own
+    address (10.0.0.5:8000), not through the proxy with the site's name:
+    SecurityMiddleware would redirect it (301) and host validation refuse
+    it (400), and the server would be taken out of service for being
+    configured for production. The answer names no host and holds nothing
+    secret. Goes first in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response: Middleware) -> None:
+        self.get_response = get_response
+        self.path = reverse("catalogue:health")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == self.path:
+            return health(request)
+        return self.get_response(request)
 
 
 class PrivateCatalogueMiddleware:

@@ -227,7 +227,15 @@ def _ask_for_build(now: int | None) -> None:
 
 @task()
 def build_facet_index() -> str:
-    """The background job behind `current()`."""
+    """The background job behind `current()`.
+
+    Every web process asks once per version, so with several of them the
+    queue holds several jobs for one version: the first builds, the rest
+    find the stored index current and stop.
+    """
+    now = version()
+    if FacetBitmap.objects.filter(facet="all", version=now).exists():
+        return f"facet index already at version {now}"
     index = build()
     if index is None:
         return "the catalogue changed while building; left for the next request to ask again"

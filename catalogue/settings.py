@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "catalogue.access.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Django 6 sends SECURE_CSP itself; before it, catalogue/access.py does.
     "django.middleware.csp.ContentSecurityPolicyMiddleware"
