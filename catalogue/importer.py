@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, reset_queries, transaction
+from django.db import DatabaseError, connection, reset_queries, transaction
 from django.db.models import DateTimeField, JSONField, Prefetch, Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from rapidfuzz import fuzz
 
-from catalogue import search
+from catalogue import disk_reserve, search
 from catalogue.bibtex import Known, Problem, Record, count_entries, iter_bibtex
 from catalogue.bibtex.identifiers import citation_count
 from catalogue.bibtex.text import fold, normalise_title
@@ -126,6 +126,7 @@ def import_file(
     total = count_entries(source)
     items = iter_bibtex(source, skip=_held_fingerprints)
     first = next(items, None)  # raises UnreadableFile before anything is written
+    disk_reserve.ensure()
     batch.status = ImportBatch.Status.IMPORTING
     batch.total_entries = max(total, batch.processed_entries)
     batch.started_at = batch.started_at or timezone.now()
@@ -150,23 +151,59 @@ def import_file(
             reset_queries()
     except Exception as error:
         logger.exception("Import of batch %s failed; undoing it", batch.pk)
-        undo_batch(batch, user=None)
-        # Undone, it starts again from the top if it is ever re-run.
-        batch.changes.all().delete()
-        batch.processed_entries = 0
-        batch.created_count = batch.updated_count = batch.unchanged_count = 0
-        batch.failed_count = 0
-        batch.problems = []
-        batch.status = ImportBatch.Status.FAILED
-        batch.error = f"The import stopped and was undone: {error}"[:2000]
-        batch.finished_at = timezone.now()
-        batch.save()
+        _take_back(batch, error)
         raise
     batch.status = ImportBatch.Status.DONE
     batch.total_entries = batch.processed_entries
     batch.finished_at = timezone.now()
     batch.save()
     return batch
+
+
+def _take_back(batch: ImportBatch, error: Exception) -> None:
+    """Undo what a failed import committed, and record why it stopped.
+
+    A full disk first gets the room of the disk reserve, which is what the
+    undo needs. If the undo fails all the same (the database cannot be
+    written at all), the batch says so, keeping its progress so that a
+    resume can finish it; a cancel removes it.
+    """
+    disk_full = disk_reserve.is_disk_full(error)
+    reason = "the disk is full" if disk_full else str(error)
+    if disk_full:
+        disk_reserve.release()
+        disk_reserve.make_room()
+    try:
+        undo_batch(batch, user=None)
+    except DatabaseError as undo_error:
+        logger.exception("Could not undo import batch %s", batch.pk)
+        message = (
+            f"The import stopped ({reason}), and what it had added could not be taken "
+            f"back ({undo_error}). Once the database can be written again, resume it "
+            "to finish it, or cancel it to remove what it added."
+        )
+        try:
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportBatch.Status.FAILED, error=message[:2000], finished_at=timezone.now()
+            )
+        except DatabaseError:
+            logger.critical("Import batch %s: %s (not recorded: no writes)", batch.pk, message)
+        return
+    # Undone, it starts again from the top if it is ever re-run.
+    batch.changes.all().delete()
+    batch.processed_entries = 0
+    batch.created_count = batch.updated_count = batch.unchanged_count = 0
+    batch.failed_count = 0
+    batch.problems = []
+    batch.status = ImportBatch.Status.FAILED
+    batch.error = (
+        "The import stopped because the disk is full, and was undone: nothing of it is "
+        "kept. Make room, then resume it."
+        if disk_full
+        else f"The import stopped and was undone: {error}"[:2000]
+    )
+    batch.finished_at = timezone.now()
+    batch.save()
 
 
 def _held_fingerprints(fingerprints: set[str]) -> set[str]:

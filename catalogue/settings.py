@@ -190,6 +190,10 @@ CATALOGUE_UPLOADS_PER_HOUR = env_int("CATALOGUE_UPLOADS_PER_HOUR", 20)
 # `manage.py import_bibtex` on the server is not limited.
 CATALOGUE_UPLOAD_MAX_ENTRIES = env_int("CATALOGUE_UPLOAD_MAX_ENTRIES", 100_000)
 
+# Room kept beside a SQLite database so that an import that fills the disk
+# can still be taken back (catalogue/disk_reserve.py); 0: none.
+CATALOGUE_DISK_RESERVE_BYTES = env_int("CATALOGUE_DISK_RESERVE_BYTES", 64 * 1024 * 1024)
+
 # Uploaded files wait here until they are imported or cancelled. They are
 # never served: no URL maps to MEDIA_ROOT.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))

@@ -21,14 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
+from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from catalogue.bibtex import UnreadableFile
 from catalogue.importer import import_file, preview_file, undo_batch
@@ -39,10 +42,14 @@ logger = logging.getLogger(__name__)
 
 Status = ImportBatch.Status
 
-STALE_ERROR = "The worker stopped (was it restarted or killed?) — resume or cancel."
+STALE_ERROR = (
+    "The worker stopped, or could not write to the database (see its log): resume or cancel."
+)
 STOPPED_ERROR = "The worker was stopped while running this job — resume or cancel."
 # How often a preview writes its progress; an import writes once per chunk.
 PROGRESS_INTERVAL_SECONDS = 1.0
+# Where uploads wait (ImportBatch.upload's upload_to, without the dated folders).
+UPLOADS = "imports"
 # A worker is running these; the other states wait for a worker or the user.
 WORKING = (Status.PREVIEWING, Status.IMPORTING)
 
@@ -68,16 +75,46 @@ def _discard_upload(batch: ImportBatch) -> None:
 
 
 def create_upload(file: File, *, name: str, user: AbstractBaseUser | None) -> ImportBatch:
-    """Store an uploaded file as a pending batch and queue its preview."""
+    """Store an uploaded file as a pending batch and queue its preview.
+
+    The batch and its task commit together: a web worker killed in between
+    leaves neither, never a batch that no worker will preview. The file is
+    written first; one left without a batch is removed by the next upload.
+    """
+    remove_abandoned_uploads()
     batch = ImportBatch(
         source_name=name[:300],
         created_by=user if user is not None and user.pk else None,
         status=Status.PENDING,
     )
-    batch.upload.save(file.name or "upload.bib", file, save=True)
-    preview_import.enqueue(batch.pk)
+    with transaction.atomic():
+        batch.upload.save(file.name or "upload.bib", file, save=True)
+        preview_import.enqueue(batch.pk)
     batch.refresh_from_db()
     return batch
+
+
+def remove_abandoned_uploads() -> int:
+    """Delete uploaded files that no batch holds; return how many.
+
+    A web worker killed while saving an upload leaves its file behind. Only
+    files older than CATALOGUE_JOB_STALE_SECONDS go, so that an upload being
+    saved at this moment, its batch not yet committed, is left alone.
+    """
+    folder = Path(settings.MEDIA_ROOT) / UPLOADS
+    if not folder.is_dir():
+        return 0
+    held = {
+        Path(settings.MEDIA_ROOT, name).resolve()
+        for name in ImportBatch.objects.exclude(upload="").values_list("upload", flat=True)
+    }
+    cutoff = stale_cutoff().timestamp()
+    removed = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path.resolve() not in held and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def start_import(batch: ImportBatch) -> bool:
@@ -166,12 +203,29 @@ def fail_stale_batches(*, pk: int | None = None) -> int:
     If the worker was merely slow, its next write sets the status back.
     """
     cutoff = stale_cutoff()
-    stale = ImportBatch.objects.filter(status__in=WORKING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    stale = ImportBatch.objects.filter(
+        Q(status__in=WORKING)
+        & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        | Q(status__in=(Status.PENDING, Status.QUEUED), pk__in=_claimed_long_ago(cutoff))
     )
     if pk is not None:
         stale = stale.filter(pk=pk)
     return stale.update(status=Status.FAILED, error=STALE_ERROR)
+
+
+def _claimed_long_ago(cutoff: Any) -> set[int]:
+    """Batches whose task a worker took before `cutoff` but never started.
+
+    A worker killed between taking a task (which marks it running, so no
+    other worker takes it) and the task's first write leaves the batch
+    pending or queued, and nothing else would ever move it.
+    """
+    claimed = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING,
+        started_at__lt=cutoff,
+        task_path__in=[preview_import.module_path, run_import.module_path],
+    ).values_list("args_kwargs", flat=True)
+    return {call["args"][0] for call in claimed if call.get("args")}
 
 
 def is_waiting_long(batch: ImportBatch) -> bool:
@@ -272,8 +326,14 @@ def run_import(batch_id: int) -> str:
         # import_file has undone what the batch wrote and reset its progress,
         # so a resume starts over.
         logger.exception("Import batch %s failed", batch_id)
-        batch.refresh_from_db()
-        _fail(batch, batch.error or f"The import failed and was undone: {_short(error)}")
+        try:
+            batch.refresh_from_db()
+            _fail(batch, batch.error or f"The import failed and was undone: {_short(error)}")
+        except DatabaseError:
+            # Nothing can be written (a read-only database): once it can be,
+            # the silent heartbeat marks the job stopped, to resume or cancel.
+            logger.critical("Import batch %s failed, and that could not be recorded", batch_id)
+            raise
         return "failed"
     except BaseException:
         # The worker is being stopped: the chunks committed so far stay, and

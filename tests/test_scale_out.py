@@ -36,7 +36,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -47,7 +46,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -74,6 +73,7 @@ from catalogue.models import (
     normalise_journal,
 )
 from tests.conftest import entry
+from tests.faults_support import free_port, multipart, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-scale-out-password"
@@ -283,37 +283,6 @@ class Visitor:
         return match.group(1)
 
 
-def multipart(fields: dict[str, str], name: str, filename: str, data: bytes) -> tuple[str, bytes]:
-    boundary = "----scale-out" + os.urandom(8).hex()
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"'
-        "\r\nContent-Type: application/x-bibtex\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # The processes ---------------------------------------------------------------------
 
 
@@ -416,10 +385,15 @@ def stack(transactional_db: None, tmp_path: Path) -> Iterator[Stack]:
             )
         try:
             for number, port in enumerate(stack.ports, start=1):
-                wait_for(lambda port=port: _answers(port), 60, f"web-{number} to answer")
+                wait_for(lambda port=port: _answers(port), 60, f"web-{number} to answer", every=0.2)
             for number in (1, 2):
                 log = f"worker-{number}"
-                wait_for(lambda log=log: "Starting worker" in stack.log(log), 60, f"{log} to start")
+                wait_for(
+                    lambda log=log: "Starting worker" in stack.log(log),
+                    60,
+                    f"{log} to start",
+                    every=0.2,
+                )
         except AssertionError as error:
             raise AssertionError(f"{error}\n{stack.logs()}") from None
         yield stack
@@ -522,7 +496,7 @@ def upload_and_import(visitor: Visitor, bib: BibFile, port: int) -> int:
     )
     assert status == 302, (bib.name, status)
     pk = int(re.fullmatch(r"/imports/(\d+)/", location).group(1))  # type: ignore[union-attr]
-    wait_for(lambda: job_status(visitor, pk) == "previewed", 90, f"{bib.name}'s preview")
+    wait_for(lambda: job_status(visitor, pk) == "previewed", 90, f"{bib.name}'s preview", every=0.2)
     token = visitor.token(f"/imports/{pk}/")  # the preview, with its Import button
     status, _ = visitor.post(f"/imports/{pk}/import/", {"csrfmiddlewaretoken": token})
     assert status == 302, (bib.name, status)
