@@ -22,14 +22,24 @@ import hashlib
 import io
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import count, islice
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, connection, reset_queries, transaction
+from django.db import (
+    DatabaseError,
+    InternalError,
+    OperationalError,
+    connection,
+    reset_queries,
+    transaction,
+)
 from django.db.models import DateTimeField, JSONField, Prefetch, Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -55,6 +65,11 @@ from catalogue.models import (
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
+# A failed import that cannot write its undo (a read-only database) tries again
+# this often, for this long, before it leaves what it added for a resume or a
+# cancel to settle.
+RETRY_SECONDS = 1.0
+WAIT_FOR_WRITES_SECONDS = 600
 # Titles at least this similar (rapidfuzz ratio, 0-100) in one year with one
 # first author are reported as likely duplicates.
 FUZZY_TITLE_RATIO = 92
@@ -132,6 +147,9 @@ def import_file(
     batch.started_at = batch.started_at or timezone.now()
     batch.heartbeat_at = timezone.now()
     batch.save()
+    # The heartbeat of the batch's row as last committed, which says whether
+    # the row is still as this import left it (see `_take_back`).
+    committed_heartbeat = batch.heartbeat_at
     writer = _BatchWriter(batch)
     already_done = batch.processed_entries
     try:
@@ -144,6 +162,7 @@ def import_file(
                 batch.total_entries = max(batch.total_entries, batch.processed_entries)
                 batch.heartbeat_at = timezone.now()
                 batch.save()
+            committed_heartbeat = batch.heartbeat_at
             if progress:
                 progress(batch.processed_entries, batch.total_entries)
             # With DEBUG on, Django keeps the last 9,000 queries with their
@@ -151,7 +170,7 @@ def import_file(
             reset_queries()
     except Exception as error:
         logger.exception("Import of batch %s failed; undoing it", batch.pk)
-        _take_back(batch, error)
+        _take_back(batch, error, heartbeat=committed_heartbeat)
         raise
     batch.status = ImportBatch.Status.DONE
     batch.total_entries = batch.processed_entries
@@ -160,50 +179,111 @@ def import_file(
     return batch
 
 
-def _take_back(batch: ImportBatch, error: Exception) -> None:
+def _take_back(batch: ImportBatch, error: Exception, *, heartbeat: Any) -> None:
     """Undo what a failed import committed, and record why it stopped.
 
     A full disk first gets the room of the disk reserve, which is what the
-    undo needs. If the undo fails all the same (the database cannot be
-    written at all), the batch says so, keeping its progress so that a
-    resume can finish it; a cancel removes it.
+    undo needs. A database that cannot be written at all (a read-only file)
+    is waited for, up to WAIT_FOR_WRITES_SECONDS, trying again every
+    RETRY_SECONDS: once it can be written, the import is undone, unless
+    someone resumed or cancelled it meanwhile. If the wait runs out, the
+    batch keeps its progress, so that a resume finishes it and a cancel
+    removes it, and says so if it can.
     """
     disk_full = disk_reserve.is_disk_full(error)
-    reason = "the disk is full" if disk_full else str(error)
     if disk_full:
         disk_reserve.release()
         disk_reserve.make_room()
-    try:
-        undo_batch(batch, user=None)
-    except DatabaseError as undo_error:
-        logger.exception("Could not undo import batch %s", batch.pk)
+    if disk_full:
         message = (
-            f"The import stopped ({reason}), and what it had added could not be taken "
-            f"back ({undo_error}). Once the database can be written again, resume it "
-            "to finish it, or cancel it to remove what it added."
+            "The import stopped because the disk is full, and was undone: nothing of it "
+            "is kept. Make room, then resume it."
         )
+    else:
+        message = f"The import stopped and was undone: {error}"
+    deadline = time.monotonic() + WAIT_FOR_WRITES_SECONDS
+    waited = False
+    while True:
         try:
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                status=ImportBatch.Status.FAILED, error=message[:2000], finished_at=timezone.now()
-            )
-        except DatabaseError:
-            logger.critical("Import batch %s: %s (not recorded: no writes)", batch.pk, message)
-        return
-    # Undone, it starts again from the top if it is ever re-run.
-    batch.changes.all().delete()
-    batch.processed_entries = 0
-    batch.created_count = batch.updated_count = batch.unchanged_count = 0
-    batch.failed_count = 0
-    batch.problems = []
-    batch.status = ImportBatch.Status.FAILED
-    batch.error = (
-        "The import stopped because the disk is full, and was undone: nothing of it is "
-        "kept. Make room, then resume it."
-        if disk_full
-        else f"The import stopped and was undone: {error}"[:2000]
+            _undo_failed_import(batch, heartbeat, message)
+            return
+        except DatabaseError as undo_error:
+            # Only a database that refuses writes is worth waiting for; any
+            # other error would only come again.
+            if not isinstance(undo_error, OperationalError | InternalError) or (
+                time.monotonic() > deadline
+            ):
+                _could_not_undo(batch, error, undo_error)
+                return
+            if not waited:
+                logger.error(
+                    "Import batch %s: cannot write the database to undo it (%s); waiting",
+                    batch.pk,
+                    undo_error,
+                )
+                waited = True
+                message = (
+                    f"The import stopped because the database could not be written ({error}). "
+                    "Once it could, the import was undone: nothing of it is kept. Resume it "
+                    "to import the file again."
+                )
+            # A connection opened while the file refuses writes would be a
+            # read-only one, and see it as it was: wait, then open afresh.
+            connection.close()
+            time.sleep(RETRY_SECONDS)
+            while not _database_writable() and time.monotonic() < deadline:
+                time.sleep(RETRY_SECONDS)
+
+
+def _database_writable() -> bool:
+    """Whether this process may write a SQLite database's files (always, elsewhere)."""
+    if connection.vendor != "sqlite":
+        return True
+    database = Path(str(connection.settings_dict["NAME"]))
+    files = [database, database.with_name(database.name + "-wal")]
+    return all(os.access(f, os.W_OK) for f in files if f.exists())
+
+
+def _could_not_undo(batch: ImportBatch, error: Exception, undo_error: Exception) -> None:
+    """Say, if it can be written, that what a failed import added stays."""
+    message = (
+        f"The import stopped ({error}), and what it had added could not be taken back "
+        f"({undo_error}). Resume it to finish it, or cancel it to remove what it added."
     )
-    batch.finished_at = timezone.now()
-    batch.save()
+    logger.critical("Import batch %s: %s", batch.pk, message)
+    with suppress(DatabaseError):
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.FAILED, error=message[:2000], finished_at=timezone.now()
+        )
+
+
+def _undo_failed_import(batch: ImportBatch, heartbeat: Any, message: str) -> None:
+    """Undo `batch` and reset it to start over, if it is still as its import left it.
+
+    `heartbeat` is the one the import last committed; a resume clears it.
+    """
+    with transaction.atomic():
+        # Claiming the row first: a resume or cancel waits for this, or has
+        # already taken the batch (and the undo is theirs to decide).
+        claimed = ImportBatch.objects.filter(
+            pk=batch.pk,
+            heartbeat_at=heartbeat,
+            status__in=[ImportBatch.Status.IMPORTING, ImportBatch.Status.FAILED],
+        ).update(status=ImportBatch.Status.FAILED)
+        if not claimed:
+            logger.warning("Import batch %s was resumed or cancelled; not undone", batch.pk)
+            return
+        undo_batch(batch, user=None)
+        # Undone, it starts again from the top if it is ever re-run.
+        batch.changes.all().delete()
+        batch.processed_entries = 0
+        batch.created_count = batch.updated_count = batch.unchanged_count = 0
+        batch.failed_count = 0
+        batch.problems = []
+        batch.status = ImportBatch.Status.FAILED
+        batch.error = message[:2000]
+        batch.finished_at = timezone.now()
+        batch.save()
 
 
 def _held_fingerprints(fingerprints: set[str]) -> set[str]:

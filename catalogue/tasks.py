@@ -50,6 +50,8 @@ STOPPED_ERROR = "The worker was stopped while running this job — resume or can
 PROGRESS_INTERVAL_SECONDS = 1.0
 # Where uploads wait (ImportBatch.upload's upload_to, without the dated folders).
 UPLOADS = "imports"
+# Jobs that need their uploaded file no more.
+FINISHED = (Status.DONE, Status.CANCELLED, Status.UNDONE)
 # A worker is running these; the other states wait for a worker or the user.
 WORKING = (Status.PREVIEWING, Status.IMPORTING)
 
@@ -65,10 +67,16 @@ def _move(batch: ImportBatch, from_: tuple[str, ...], **values: Any) -> bool:
 
 
 def _discard_upload(batch: ImportBatch) -> None:
-    """Delete the uploaded file: the batch is finished with it."""
+    """Delete the uploaded file: the batch is finished with it.
+
+    The batch lets go of it first: a worker killed in between leaves a file
+    that no batch holds, which `remove_abandoned_uploads` deletes later.
+    """
     if batch.upload:
-        batch.upload.delete(save=False)
+        name = batch.upload.name
         ImportBatch.objects.filter(pk=batch.pk).update(upload="")
+        batch.upload.storage.delete(name)
+        batch.upload = ""
 
 
 # Starting, resuming and cancelling (called from the views) --------------------
@@ -201,6 +209,9 @@ def fail_stale_batches(*, pk: int | None = None) -> int:
     `CATALOGUE_JOB_STALE_SECONDS`, the worker was killed or restarted and
     nothing will finish the job: say so, so that the user can resume it.
     If the worker was merely slow, its next write sets the status back.
+
+    A job that finished, but whose worker was killed before it deleted the
+    uploaded file, lets go of the file here.
     """
     cutoff = stale_cutoff()
     stale = ImportBatch.objects.filter(
@@ -210,6 +221,11 @@ def fail_stale_batches(*, pk: int | None = None) -> int:
     )
     if pk is not None:
         stale = stale.filter(pk=pk)
+    finished = ImportBatch.objects.filter(status__in=FINISHED).exclude(upload="")
+    if pk is not None:
+        finished = finished.filter(pk=pk)
+    for batch in finished:
+        _discard_upload(batch)
     return stale.update(status=Status.FAILED, error=STALE_ERROR)
 
 
@@ -328,6 +344,9 @@ def run_import(batch_id: int) -> str:
         logger.exception("Import batch %s failed", batch_id)
         try:
             batch.refresh_from_db()
+            if batch.status in (Status.QUEUED, Status.CANCELLED):
+                # Resumed or cancelled while this import waited to undo itself.
+                return "failed"
             _fail(batch, batch.error or f"The import failed and was undone: {_short(error)}")
         except DatabaseError:
             # Nothing can be written (a read-only database): once it can be,
