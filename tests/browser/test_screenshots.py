@@ -41,6 +41,11 @@ def test_the_main_pages_are_saved_as_screenshots(
             page.set_viewport_size(viewport)
             page.goto(address)
             expect(page.get_by_role("heading", level=1)).to_be_visible()
+            # Responsive: at a phone's width too, nothing makes the page scroll sideways.
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} at {size} is {overflow} px too wide"
             path = folder / f"{size}-{name}.png"
             page.screenshot(path=path, full_page=True)
             saved.append(path)
