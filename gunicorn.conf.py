@@ -3,14 +3,14 @@
 Everything an operator may want to change comes from the environment, so the
 same file serves a laptop, a systemd unit (deploy/) and a Procfile:
 
-    WEB_CONCURRENCY      worker processes (default: 2 per CPU, at most 8)
-    GUNICORN_THREADS     threads per worker (default 4)
+    WEB_CONCURRENCY      worker processes (default: 3 per CPU, at most 12)
+    GUNICORN_THREADS     threads per worker (default 1)
     BIND                 addresses, comma-separated (default 127.0.0.1:8000,
                          or 0.0.0.0:$PORT when PORT is set, as on a PaaS)
     GUNICORN_TIMEOUT     seconds before a silent worker is restarted (60)
     GUNICORN_GRACEFUL_TIMEOUT  seconds to finish requests on a restart (30)
-    GUNICORN_KEEPALIVE   seconds an idle HTTP/1.1 connection is kept (5)
-    GUNICORN_MAX_REQUESTS  requests before a worker is replaced (5000; 0: never)
+    GUNICORN_KEEPALIVE   seconds an idle HTTP/1.1 connection is kept (0: none)
+    GUNICORN_MAX_REQUESTS  requests before a worker is replaced (50000; 0: never)
     GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none)
     LOG_LEVEL            shared with Django (INFO)
 
@@ -48,29 +48,39 @@ else:
 
 # -- Workers ----------------------------------------------------------------
 
-# The pages are CPU-bound Python (filtering, bitmaps, templates); on SQLite
-# the queries run inside the worker too. Threads of one process share the
-# GIL, so the CPUs are used by processes: two per CPU, so that one can run
-# while the other waits for PostgreSQL or for a client. Not more: each
-# process loads its own copy of the facet index and keeps its own cache of
-# recent searches, so extra processes cost memory and cache hits. The cap
-# stops a big host from starting dozens; set WEB_CONCURRENCY for those.
-workers = _int("WEB_CONCURRENCY", min(2 * _cpus(), 8))
+# The pages are CPU-bound Python (filtering, bitmaps, templates, or a kept
+# page for a visitor); on SQLite the queries run inside the worker too.
+# Threads of one process share the GIL, so the CPUs are used by processes,
+# one request at a time each: three per CPU, so that a slow page (a search
+# over most of the catalogue, an export) does not hold up the quick ones.
+# Measured at 100,000 articles with 50 clients on 2 CPUs (bench/load.py):
+# 6 processes x 1 thread gave p95 134 ms and p99 173 ms on SQLite (107 and
+# 147 on PostgreSQL); 8 x 1 gave 197 and 234 (PostgreSQL's p99 from 321 ms
+# to 1.3 s across runs, its own processes competing for the CPUs); the old
+# 4 x 4 gave p95 340-1,567 ms and p99 1.3-3.7 s, requests queueing behind
+# slow pages in busy processes while others idled. Each process loads its
+# own copy of the facet index and keeps its own pages and searches: about
+# 135 MB at 100,000 articles. The cap stops a big host from starting dozens;
+# set WEB_CONCURRENCY for those, or lower it where memory is short.
+workers = _int("WEB_CONCURRENCY", min(3 * _cpus(), 12))
 
-# Threads (gunicorn's gthread worker) let a process hold a slow client, a
-# keep-alive connection or a database wait without blocking its other
-# requests, and keep a few slow pages (a search over most of the catalogue)
-# from queueing every quick one behind them. Each thread may hold a database
-# connection: workers x threads must stay below PostgreSQL's max_connections
-# (100 by default), summed over every app server. Threads share module
-# state, so what requests touch must be thread-safe; GUNICORN_THREADS=1
-# gives one request per process (gunicorn's plain sync worker).
-threads = _int("GUNICORN_THREADS", 4)
-worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's gthread worker, whose main loop keeps reporting to the master
+# while a thread streams a long response (a full BibTeX export takes minutes
+# at a million articles; the plain sync worker would be killed at the
+# timeout). Each thread may hold a database connection: workers x threads
+# must stay below PostgreSQL's max_connections (100 by default), summed over
+# every app server. Threads share module state, so what requests touch must
+# be thread-safe.
+threads = _int("GUNICORN_THREADS", 1)
+worker_class = "gthread"
+# A worker takes only as many connections as it has threads: the others wait
+# in the kernel's queue for whichever worker is free first, in order, rather
+# than piling up behind a slow page in a busy one.
+worker_connections = threads
 
 # -- Timeouts ---------------------------------------------------------------
 
-# With threads, this is how long a worker's main loop may stay silent, not a
+# With gthread, this is how long a worker's main loop may stay silent, not a
 # limit on one request: the master kills a worker that is stuck, e.g. in a
 # C call holding the GIL. The slowest pages at a million articles take
 # seconds, so 60 s leaves room without leaving a stuck worker for long.
@@ -79,22 +89,25 @@ timeout = _int("GUNICORN_TIMEOUT", 60)
 # for this long. systemd's TimeoutStopSec (deploy/catalogue-web.service) is
 # a little longer, so that it does not kill them first.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# A browser loads a page and then its static files over one connection; 5 s
-# covers that. A gthread worker parks idle connections without a thread, so
-# this costs little. When the proxy keeps upstream connections open (nginx
-# `keepalive` in an upstream block), make this longer than the proxy's idle
-# timeout, or it may send a request on a connection gunicorn is closing.
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Off by default: an idle keep-alive connection would hold one of a worker's
+# few connection slots (above) while requests wait. The proxy in front
+# keeps browsers' connections alive; nginx does not keep connections to
+# gunicorn open unless told to (`keepalive` in an upstream block). If it
+# does, set this longer than the proxy's idle timeout, and GUNICORN_THREADS
+# above 1 (it then raises worker_connections with it).
+keepalive = _int("GUNICORN_KEEPALIVE", 0)
 
 # -- Recycling workers ------------------------------------------------------
 
 # Replace a worker after this many requests, to bound slow growth in memory
 # (fragmentation after large result sets, leaks in C extensions). A new
-# worker reloads the facet index and starts with an empty search cache, so
-# the first few requests after a restart are slower: thousands, not
-# hundreds. The jitter staggers restarts so the workers do not all go cold at
-# the same moment.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+# worker starts Django, reloads the facet index and starts with empty page
+# and search caches, taking a CPU for a second or two while the others
+# serve: tens of thousands, not thousands. At 5,000, 50 clients at 575
+# requests/s (bench/load.py) restarted each of 8 workers every 70 s. The
+# jitter staggers restarts so the workers do not all go cold at the same
+# moment.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 50_000)
 max_requests_jitter = max_requests // 10
 
 # Each worker imports Django itself rather than forking from a master that

@@ -76,12 +76,14 @@ def test_gunicorn_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = gunicorn_settings(monkeypatch)
     assert {name: settings[name] for name in ("bind", "workers", "threads", "worker_class")} == {
         "bind": ["127.0.0.1:8000"],
-        "workers": min(2 * cpus(), 8),
-        "threads": 4,
+        "workers": min(3 * cpus(), 12),
+        "threads": 1,
         "worker_class": "gthread",
     }
-    assert (settings["timeout"], settings["graceful_timeout"], settings["keepalive"]) == (60, 30, 5)
-    assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 500)
+    # One connection per thread, so that waiting requests go to a free worker.
+    assert settings["worker_connections"] == settings["threads"]
+    assert (settings["timeout"], settings["graceful_timeout"], settings["keepalive"]) == (60, 30, 0)
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (50_000, 5_000)
     assert (settings["accesslog"], settings["errorlog"], settings["loglevel"]) == ("-", "-", "info")
     assert settings["worker_tmp_dir"] == ("/dev/shm" if Path("/dev/shm").is_dir() else None)
     assert settings["control_socket_disable"] is True
@@ -92,8 +94,10 @@ def test_gunicorn_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     ("env", "expected"),
     [
         ({"WEB_CONCURRENCY": "3"}, {"workers": 3}),
-        ({"GUNICORN_THREADS": "8"}, {"threads": 8, "worker_class": "gthread"}),
-        ({"GUNICORN_THREADS": "1"}, {"threads": 1, "worker_class": "sync"}),
+        (
+            {"GUNICORN_THREADS": "8"},
+            {"threads": 8, "worker_class": "gthread", "worker_connections": 8},
+        ),
         ({"PORT": "5000"}, {"bind": ["0.0.0.0:5000"]}),
         (
             {"BIND": "127.0.0.1:9000, unix:/run/catalogue/web.sock", "PORT": "5000"},
