@@ -43,14 +43,16 @@ Middleware = Callable[[HttpRequest], HttpResponse]
 
 
 class HealthCheckMiddleware:
-    """Answers `/health/` before host validation and the HTTPS redirect.
+    """Answers `/health/` before host validation.
 
     A load balancer checks each app server over plain HTTP by its own
     address (10.0.0.5:8000), not through the proxy with the site's name:
-    SecurityMiddleware would redirect it (301) and host validation refuse
-    it (400), and the server would be taken out of service for being
-    configured for production. The answer names no host and holds nothing
-    secret. Goes first in MIDDLEWARE.
+    host validation would refuse it (400), and SecurityMiddleware redirect
+    it (301; SECURE_REDIRECT_EXEMPT spares it), and the server would be
+    taken out of service for being configured for production. The answer
+    names no host and holds nothing secret. Goes after SecurityMiddleware
+    and the Content Security Policy, whose headers it still gets, and before
+    anything that reads the host (the page cache, CommonMiddleware).
     """
 
     def __init__(self, get_response: Middleware) -> None:

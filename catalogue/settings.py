@@ -67,13 +67,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "catalogue.access.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Headers only, on every response: before anything that answers early.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Django 6 sends SECURE_CSP itself; before it, catalogue/access.py does.
     "django.middleware.csp.ContentSecurityPolicyMiddleware"
     if django.VERSION >= (6, 0)
     else "catalogue.access.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that reads the request's host (catalogue/access.py).
+    "catalogue.access.HealthCheckMiddleware",
     # Before sessions and auth: a kept page skips them (catalogue/page_cache.py).
     "catalogue.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,7 +85,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "catalogue.access.PrivateCatalogueMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -213,6 +215,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", not DEBUG) else None
 )
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer checks each app server over plain HTTP (catalogue/access.py).
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
