@@ -37,14 +37,22 @@ DISK_FULL = "database or disk is full"
 WRITE_SIZE = 1024 * 1024
 
 
-def path() -> Path | None:
-    """The reserve's file, or None where there is none (PostgreSQL, memory)."""
-    if connection.vendor != "sqlite" or not settings.CATALOGUE_DISK_RESERVE_BYTES:
+def database_file() -> Path | None:
+    """The SQLite database's file; None for PostgreSQL or a database in memory."""
+    if connection.vendor != "sqlite":
         return None
     name = str(connection.settings_dict["NAME"])
     if not name or name == ":memory:" or name.startswith("file:"):
         return None
-    return Path(name).with_name(Path(name).name + ".reserve")
+    return Path(name)
+
+
+def path() -> Path | None:
+    """The reserve's file, or None where there is none (PostgreSQL, memory)."""
+    database = database_file()
+    if database is None or not settings.CATALOGUE_DISK_RESERVE_BYTES:
+        return None
+    return database.with_name(database.name + ".reserve")
 
 
 def ensure() -> bool:

@@ -190,11 +190,9 @@ def _take_back(batch: ImportBatch, error: Exception, *, heartbeat: Any) -> None:
     batch keeps its progress, so that a resume finishes it and a cancel
     removes it, and says so if it can.
     """
-    disk_full = disk_reserve.is_disk_full(error)
-    if disk_full:
+    if disk_reserve.is_disk_full(error):
         disk_reserve.release()
         disk_reserve.make_room()
-    if disk_full:
         message = (
             "The import stopped because the disk is full, and was undone: nothing of it "
             "is kept. Make room, then resume it."
@@ -237,9 +235,9 @@ def _take_back(batch: ImportBatch, error: Exception, *, heartbeat: Any) -> None:
 
 def _database_writable() -> bool:
     """Whether this process may write a SQLite database's files (always, elsewhere)."""
-    if connection.vendor != "sqlite":
+    database = disk_reserve.database_file()
+    if database is None:
         return True
-    database = Path(str(connection.settings_dict["NAME"]))
     files = [database, database.with_name(database.name + "-wal")]
     return all(os.access(f, os.W_OK) for f in files if f.exists())
 

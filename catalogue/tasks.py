@@ -213,19 +213,15 @@ def fail_stale_batches(*, pk: int | None = None) -> int:
     A job that finished, but whose worker was killed before it deleted the
     uploaded file, lets go of the file here.
     """
+    batches = ImportBatch.objects.all() if pk is None else ImportBatch.objects.filter(pk=pk)
+    for batch in batches.filter(status__in=FINISHED).exclude(upload=""):
+        _discard_upload(batch)
     cutoff = stale_cutoff()
-    stale = ImportBatch.objects.filter(
+    stale = batches.filter(
         Q(status__in=WORKING)
         & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
         | Q(status__in=(Status.PENDING, Status.QUEUED), pk__in=_claimed_long_ago(cutoff))
     )
-    if pk is not None:
-        stale = stale.filter(pk=pk)
-    finished = ImportBatch.objects.filter(status__in=FINISHED).exclude(upload="")
-    if pk is not None:
-        finished = finished.filter(pk=pk)
-    for batch in finished:
-        _discard_upload(batch)
     return stale.update(status=Status.FAILED, error=STALE_ERROR)
 
 
