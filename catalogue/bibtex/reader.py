@@ -1,7 +1,8 @@
 """BibTeX text in, records and problems out, one chunk of whole entries at a time.
 
 bibtexparser only splits the text into blocks here (`parse_stack=[]`, raw
-values); everything its middlewares would do is done in this module, because
+values; `split.split_blocks` does its splitting faster for the common shapes
+of entry); everything its middlewares would do is done in this module, because
 they lose text (`%`, `&` in URLs), drop entries (repeated fields, Scopus
 editor lists) or stay silent (undefined macros). `catalogue.bibtex.stream`
 cuts files into chunks and feeds them to `_Reader`.
@@ -45,6 +46,7 @@ from .latex import latex_to_unicode
 from .limits import Limits
 from .names import parse_names
 from .records import Keyword, Known, Person, Problem, Record
+from .split import split_blocks
 from .text import collapse_whitespace
 
 # BibTeX's predefined month macros, expanded to names (parse_month reads them).
@@ -413,8 +415,7 @@ class _Reader:
         self._line_starts = []
         self.saw_text = self.saw_text or not text.isspace() and bool(text)
         self.out = []
-        library = bibtexparser.parse_string(text, parse_stack=[])
-        for block in library.blocks:
+        for block in split_blocks(text):
             if (block.start_line or 0) <= self.skip_to_line:
                 continue  # inside an entry recovered below: a phantom, not an entry
             self._block(block)
