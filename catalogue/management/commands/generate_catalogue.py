@@ -8,7 +8,7 @@ one transaction per batch: `executemany` INSERTs on SQLite, COPY on
 PostgreSQL (see `insert_rows`). But every column is filled the way the
 importer fills it (normalised forms, unique slugs from `unique_slugs()`,
 `dedupe_block`, the entry as BibTeX, extra fields, and the full-text index
-through `catalogue.search.index_articles()`), so pages, search, curation and
+through `catalogue.search`, as imports write it), so pages, search, curation and
 later imports treat the rows as imported ones.
 
 The vocabularies (names, journals, keywords, words) and their rank order are
@@ -61,7 +61,7 @@ from catalogue.models import (
     normalise_journal,
     unique_slugs,
 )
-from catalogue.search import IndexText, index_articles
+from catalogue.search import ArticleColumn, IndexText, column_of_new_articles, index_articles
 
 # -- what benchmarks search for (fixed, whatever the seed) ---------------------
 
@@ -687,6 +687,43 @@ def insert_rows(
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
 
 
+def _insert_indexed(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    folded: Sequence[tuple[str, ...]],
+    search_column: ArticleColumn,
+) -> None:
+    """PostgreSQL: articles with their search column, as the importer inserts them.
+
+    COPY cannot compute the column, and filling it afterwards (as
+    `index_articles` does for edited articles) would write every row twice,
+    each time into every index, one UPDATE per row. So the rows and their
+    folded text go into a temporary table with COPY, and one INSERT ... SELECT
+    computes the column on the way into catalogue_article.
+    """
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    texts = [f"text_{n}" for n in range(len(folded[0]))]
+    computed = search_column.sql % tuple(f"s.{t}" for t in texts)
+    empty_texts = ", ".join(f"''::text AS {t}" for t in texts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS generate_articles AS SELECT {names},"
+            f" {empty_texts} FROM {quote(Article._meta.db_table)} WITH NO DATA"
+        )
+        with cursor.cursor.copy(
+            f"COPY generate_articles ({names}, {', '.join(texts)}) FROM STDIN"
+        ) as copy:
+            for row, text in zip(rows, folded, strict=True):
+                copy.write_row([*row, *text])
+        cursor.execute(
+            f"INSERT INTO {quote(Article._meta.db_table)} ({names}, {search_column.column})"
+            f" SELECT {', '.join(f's.{quote(c)}' for c in columns)}, {computed}"
+            " FROM generate_articles s"
+        )
+        cursor.execute("TRUNCATE generate_articles")  # for the next batch
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -884,12 +921,19 @@ class Writer:
             keyword_links += [
                 (article_id, self.keywords.ids[form], kind) for form, kind in draft.keywords
             ]
-        insert_rows(Article, [f.column for f in self.fields], rows)
+        columns = [f.column for f in self.fields]
+        started = time.perf_counter()
+        if search_column := column_of_new_articles():
+            _insert_indexed(columns, rows, [d.index.folded() for _, d in drafts], search_column)
+        else:
+            insert_rows(Article, columns, rows)
+        self.counts.index_seconds += time.perf_counter() - started
         insert_rows(Authorship, ["article_id", "author_id", "position"], authorships)
         insert_rows(ArticleKeyword, ["article_id", "keyword_id", "kind"], keyword_links)
-        started = time.perf_counter()
-        index_articles(draft.index for _, draft in drafts)
-        self.counts.index_seconds += time.perf_counter() - started
+        if not search_column:
+            started = time.perf_counter()
+            index_articles(draft.index for _, draft in drafts)
+            self.counts.index_seconds += time.perf_counter() - started
         self.counts.articles += len(rows)
         self.counts.authorships += len(authorships)
         self.counts.keyword_links += len(keyword_links)
