@@ -915,7 +915,7 @@ def _insert_new(
     if not instances:
         return
     now = timezone.now()
-    names, prepared = [], {}
+    names, prepared, stamps = [], {}, {}
     for f in model._meta.concrete_fields:
         if f.primary_key:
             continue
@@ -923,13 +923,17 @@ def _insert_new(
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             for instance in instances:
                 setattr(instance, f.attname, now)
-        if isinstance(f, DateTimeField | JSONField):
+            # The same moment for every row: prepared once.
+            stamps[len(names) - 1] = f.get_db_prep_save(now, connection)
+        elif isinstance(f, DateTimeField | JSONField):
             prepared[len(names) - 1] = f
     rows = []
     for instance in instances:
         row = [getattr(instance, name) for name in names]
         for index, f in prepared.items():
             row[index] = f.get_db_prep_save(row[index], connection)
+        for index, value in stamps.items():
+            row[index] = value
         rows.append(row)
     for row, extra in zip(rows, computed_values or [], strict=computed is not None):
         row.extend(extra)
