@@ -41,24 +41,50 @@ class Facet:
 
 
 def without(params: QueryDict, *names: str) -> QueryDict:
-    params = params.copy()
-    for name in (*names, "page"):
-        params.pop(name, None)
-    return params
+    """A mutable copy of `params` without `names` and the page number."""
+    # Not params.copy(): its deep copy costs three times as much, and a
+    # list page makes some fifty of these.
+    kept = QueryDict(mutable=True, encoding=params.encoding)
+    for name, values in params.lists():
+        if name not in names and name != "page":
+            kept.setlist(name, values)
+    return kept
 
 
-def toggled(params: QueryDict, name: str, value: str, *, single: bool = False) -> str:
-    """The query string with `value` of `name` added, or removed if present."""
+def toggle_links(params: QueryDict, name: str, *, single: bool = False) -> Callable[[str], str]:
+    """value -> the query string with `value` of `name` added, or removed if present.
+
+    The other parameters are encoded once for all of a facet's values:
+    copying and encoding the whole query string for each of some forty
+    values took 2 ms of a list page's 25.
+    """
     params = without(params)
-    values = params.getlist(name)
-    if value in values:
-        values.remove(value)
-    elif single:
-        values = [value]
-    else:
-        values.append(value)
-    params.setlist(name, values)
-    return params.urlencode()
+    chosen = params.getlist(name)
+    names = list(params)
+    at = names.index(name) if name in params else len(names)
+    # `name` keeps its place among the parameters, or comes last.
+    before, after = _encoded(params, names[:at]), _encoded(params, names[at + 1 :])
+
+    def link(value: str) -> str:
+        values = list(chosen)
+        if value in values:
+            values.remove(value)
+        elif single:
+            values = [value]
+        else:
+            values.append(value)
+        own = QueryDict(mutable=True, encoding=params.encoding)
+        own.setlist(name, values)
+        return "&".join(part for part in (before, own.urlencode(), after) if part)
+
+    return link
+
+
+def _encoded(params: QueryDict, names: list[str]) -> str:
+    kept = QueryDict(mutable=True, encoding=params.encoding)
+    for name in names:
+        kept.setlist(name, params.getlist(name))
+    return kept.urlencode()
 
 
 def _matching(params: QueryDict, *ignoring: str) -> QuerySet[Article] | None:
@@ -167,8 +193,10 @@ NAMED = {
     ),
 }
 # Below this many articles, counting their links in SQL is as quick as the
-# bitmaps, and always exact.
-SMALL_SET = 2000
+# bitmaps, and always exact. Above it, the bitmaps are quicker: at 100,000
+# articles, the keywords of an author's 492 take 2.5 ms from them, 4 ms in
+# SQLite and 15 ms in PostgreSQL.
+SMALL_SET = 300
 # Up to this many articles, SQL is given their ids rather than the filters
 # (SQLite takes up to 32,766 parameters).
 IDS_IN_SQL = 30_000
@@ -254,7 +282,11 @@ class Counter:
             return {}
         everything = self.sets.index.all
         among = self.sets.among()
-        found = {"members": everything if among is None else among, "out_of": len(everything)}
+        found = {
+            "members": everything if among is None else among,
+            "out_of": len(everything),
+            "unfiltered": among is None,
+        }
         if sort == "relevance" and self.broad_search():
             found["title_members"] = self.sets.index.search_titles(self.sets.query)
         elif sort == "relevance":
@@ -306,19 +338,16 @@ def build_facets(params: QueryDict, counter: Counter | None = None) -> list[Face
         for entry_type, n in sorted(type_counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
+    in_year = year_links(params)
+
     def facet(name: str, title: str, rows: list[tuple[str, str, int]], single: bool) -> Facet:
         chosen = params.getlist(name)
+        toggled = toggle_links(params, name, single=single)
         return Facet(
             name,
             title,
             [
-                FacetValue(
-                    value,
-                    label,
-                    count,
-                    value in chosen,
-                    toggled(params, name, value, single=single),
-                )
+                FacetValue(value, label, count, value in chosen, toggled(value))
                 for value, label, count in rows
             ],
         )
@@ -336,7 +365,7 @@ def build_facets(params: QueryDict, counter: Counter | None = None) -> list[Face
                     str(r["year"]),
                     r["count"],
                     params.get("year_min") == params.get("year_max") == str(r["year"]),
-                    _year_url(params, r["year"]),
+                    in_year(r["year"]),
                 )
                 for r in year_rows
             ],
@@ -350,7 +379,10 @@ def build_facets(params: QueryDict, counter: Counter | None = None) -> list[Face
     ]
 
 
-def _year_url(params: QueryDict, year: int) -> str:
-    params = without(params, "year_min", "year_max")
-    params["year_min"] = params["year_max"] = str(year)
-    return params.urlencode()
+def year_links(params: QueryDict) -> Callable[[int], str]:
+    """year -> the query string `params` with that year as the year range (a chart's bars).
+
+    The rest of the query string is encoded once, not once per year.
+    """
+    rest = without(params, "year_min", "year_max").urlencode()
+    return lambda year: f"{rest}{'&' if rest else ''}year_min={year}&year_max={year}"

@@ -7,6 +7,7 @@ reader picks the journals they trust), as the query string repeats them:
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import django_filters
@@ -126,7 +127,7 @@ class ArticleFilter(django_filters.FilterSet):
             return ranked.order_by(*(SQLITE_RELEVANCE if by_id else SORTS[sort]))
         return queryset.order_by(*SORTS[sort])
 
-    @property
+    @cached_property  # the template asks once per choice of the sort menu
     def effective_sort(self) -> str:
         """The sort asked for, else relevance when searching and newest when not."""
         data = self.form.cleaned_data if self.is_valid() else {}

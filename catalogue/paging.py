@@ -12,7 +12,7 @@ every article of, say, a keyword on a fifth of the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 from pyroaring import BitMap
@@ -45,6 +45,7 @@ class SortedArticles:
         search: str = "",
         only_search: bool = False,
         order: Callable[[QuerySet[Article]], QuerySet[Article]] | None = None,
+        unfiltered: bool = False,
     ) -> None:
         """`members`: the ids of `queryset`, if known; `out_of`: how many articles there are.
 
@@ -52,6 +53,7 @@ class SortedArticles:
         the articles with the words in their title, which come first.
         `search`: the search box's text, and whether it is the only filter.
         `order`: sorts any queryset of articles as `queryset` is sorted.
+        `unfiltered`: `queryset` is every article (`members` then counts them).
         """
         self.queryset = queryset
         self.sort = sort
@@ -61,6 +63,7 @@ class SortedArticles:
         self.search = search
         self.only_search = only_search
         self.order = order
+        self.unfiltered = unfiltered
         self.ordered = True  # for Paginator's check
 
     def count(self) -> int:
@@ -74,10 +77,12 @@ class SortedArticles:
         if ids is None:
             queryset = self.queryset
             known = self.members is not None and len(self.members) <= IDS_IN_SQL
-            if known and self.order is not None:
+            if known and self.order is not None and not (self.unfiltered or self.only_search):
                 # The ids themselves, sorted, rather than the filters run again:
                 # PostgreSQL would test the search against every article of a
-                # big keyword to find the few that also match it.
+                # big keyword to find the few that also match it. A search
+                # alone is quicker through its own index, which reads the
+                # articles in the table's order (3,939 of 100,000: 60 ms, not 90).
                 queryset = self.order(Article.objects.filter(pk__in=list(self.members)))
             ids = list(queryset.values_list("pk", flat=True)[window])
         found = Article.objects.for_listing().in_bulk(ids)
@@ -89,6 +94,10 @@ class SortedArticles:
         if members is None or stop is None:
             return None
         if self.sort in INDEXED_SORTS:
+            # Unfiltered, the database skips along the date index by itself,
+            # ten times as fast as the walk (page 2,000: 4 ms rather than 50).
+            if self.unfiltered or self._sparse(members, stop):
+                return None
             return self._walk(self.sort, members, start, stop)
         if self.sort == "relevance" and self.title_members is None and self.search:
             among = None if self.only_search else members
@@ -108,6 +117,16 @@ class SortedArticles:
             return ids
         return None
 
+    def _sparse(self, members: BitMap, stop: int) -> bool:
+        """Whether SQL sorts the ids of `members` sooner than the walk finds the page.
+
+        The walk reads about `stop / share` index entries, some 1 µs each;
+        SQL takes about 4 µs per id it is given. For an author with 500 of
+        100,000 articles: 2 ms rather than 5 (of a million: rather than 50).
+        """
+        walked = stop * self.out_of / max(1, len(members))
+        return 0 < len(members) <= IDS_IN_SQL and 4 * len(members) < walked
+
     def _walk(self, sort: str, members: BitMap, start: int, stop: int) -> list[int] | None:
         """Ids `start` to `stop` of `members` in `sort` order; None if too many to walk."""
         if not members:
@@ -117,14 +136,21 @@ class SortedArticles:
         if stop / share > WALK_LIMIT:
             return None
         kept: list[int] = []
-        for pk in _in_order(sort, chunk_size=min(expected, WALK_LIMIT)):
-            if pk in members:
-                kept.append(pk)
-                if len(kept) == stop:
-                    break
+        read, size = 0, min(expected, WALK_LIMIT)
+        # A LIMIT per stretch rather than a cursor over the whole index:
+        # PostgreSQL copies a cursor's every row first outside a transaction
+        # (WITH HOLD), 40 ms at 100,000 articles before the first one.
+        while len(kept) < stop:
+            ids = _in_order(sort, read, read + size)
+            kept.extend(pk for pk in ids if pk in members)
+            if len(ids) < size:
+                break  # the end of the index
+            read += size
+            size *= 2  # the guess fell short: few stretches even if far out
         return kept[start:stop]
 
 
-def _in_order(sort: str, *, chunk_size: int) -> Iterator[int]:
+def _in_order(sort: str, start: int, stop: int) -> list[int]:
+    """Ids `start` to `stop` of every article in `sort` order."""
     ids = Article.objects.order_by(*SORTS[sort]).values_list("pk", flat=True)
-    return ids.iterator(chunk_size=chunk_size)
+    return list(ids[start:stop])

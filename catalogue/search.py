@@ -397,6 +397,14 @@ def _stem(word: str) -> str:
     return stemmer.stemWord(word)
 
 
+@lru_cache(maxsize=128)
+def _marked(query_text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The stems and the prefixes that `highlight` marks: read once for a page's rows."""
+    query = parse_query(query_text)
+    stems = frozenset(_stem(w) for t in query.terms for w in t.words)
+    return stems, tuple(t.words[-1] for t in query.terms if t.prefix)
+
+
 def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:
     """`text`, escaped, with the words the query matched in <mark>.
 
@@ -404,16 +412,20 @@ def highlight(text: str, query_text: str, *, length: int = 0) -> SafeString:
     first run of matches, with "…" where text was left out. Matching here
     follows the index's rules (folded, stemmed, prefixes), word by word.
     """
-    query = parse_query(query_text)
-    stems = {_stem(w) for t in query.terms for w in t.words}
-    prefixes = tuple(t.words[-1] for t in query.terms if t.prefix)
-    spans = []
+    stems, prefixes = _marked(query_text)
+    windowed = bool(length) and len(text) > length
+    spans: list[tuple[int, int]] = []
+    reach = len(text)  # matches from here on are not shown
     for match in _WORD.finditer(text):
+        if match.start() >= reach:
+            break
         word = fold(match.group(0))
         if _stem(word) in stems or (prefixes and word.startswith(prefixes)):
             spans.append(match.span())
+            if windowed and len(spans) == 1:
+                reach = match.start() + length  # the window ends before it
     start, end = 0, len(text)
-    if length and len(text) > length:
+    if windowed:
         first = spans[0][0] if spans else 0
         start = max(0, first - length // 4)
         start = text.rfind(" ", 0, start) + 1 if start else 0

@@ -35,20 +35,21 @@ def _active_filters(filterset: ArticleFilter) -> list[tuple[str, str]]:
     """(label, query string without it) for every filter in use."""
     params = filterset.data
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
-    names = {
-        "keyword": dict(
-            Keyword.objects.filter(slug__in=data.get("keyword") or []).values_list("slug", "name")
-        ),
-        "journal": dict(
-            Journal.objects.filter(slug__in=data.get("journal") or []).values_list("slug", "name")
-        ),
-        "author": {
-            a.slug: a.sort_name for a in Author.objects.filter(slug__in=data.get("author") or [])
-        },
-    }
+    names: dict[str, dict[str, str]] = {}
+    # Only for filters in use: even a query that is never run costs time to build.
+    if keywords := data.get("keyword"):
+        names["keyword"] = dict(
+            Keyword.objects.filter(slug__in=keywords).values_list("slug", "name")
+        )
+    if journals := data.get("journal"):
+        names["journal"] = dict(
+            Journal.objects.filter(slug__in=journals).values_list("slug", "name")
+        )
+    if authors := data.get("author"):
+        names["author"] = {a.slug: a.sort_name for a in Author.objects.filter(slug__in=authors)}
     active = []
-    for name in ("keyword", "journal", "author"):
-        for slug in data.get(name) or []:
+    for name in names:
+        for slug in data[name]:
             remaining = without(params)
             remaining.setlist(name, [s for s in params.getlist(name) if s != slug])
             active.append(
@@ -227,11 +228,13 @@ def _articles_of(
         sort="newest",
         members=members,
         out_of=0 if index is None else len(index.all),
+        order=lambda queryset: queryset.order_by(*SORTS["newest"]),
     )
     context["page"] = _page(request, sorted_articles, settings.CATALOGUE_PAGE_SIZE)
     context["profile"] = profile(
         articles.values("pk"),
         list_params=urlencode({filter_name: row.slug}),
+        index=index,
         leave_out={filter_name: row},
     )
     return render(request, template, context)

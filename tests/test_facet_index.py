@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.http import QueryDict
 from django.test import Client
+from pyroaring import BitMap
 
 from catalogue import facet_index
 from catalogue.browse import profile
@@ -28,6 +29,7 @@ from catalogue.models import (
     Journal,
     Keyword,
 )
+from catalogue.paging import SortedArticles
 from catalogue.search import search_articles, title_matches
 from tests.conftest import trigger_names
 
@@ -153,7 +155,10 @@ def test_browse_profile_from_the_index_equals_sql(
 
     def counted() -> Any:
         result = profile(
-            articles.values("pk"), list_params=f"{kind}={row.slug}", leave_out={kind: row}
+            articles.values("pk"),
+            list_params=f"{kind}={row.slug}",
+            index=facet_index.current(),
+            leave_out={kind: row},
         )
         return (
             [(bar.year, bar.count) for bar in result.years.bars],
@@ -276,19 +281,50 @@ def test_list_pages_from_the_index_equal_pages_from_sql(
     assert len(shown) == (25 if count >= 75 else count - (count - 1) // 25 * 25)
 
 
-@pytest.mark.parametrize("kind", ["keyword", "journal"])
+# An author's few articles are sorted in SQL from their ids, not walked to.
+@pytest.mark.parametrize(("kind", "page"), [("keyword", 2), ("journal", 2), ("author", 1)])
 def test_browse_pages_from_the_index_equal_pages_from_sql(
-    catalogue: None, client: Client, monkeypatch: pytest.MonkeyPatch, kind: str
+    catalogue: None, client: Client, monkeypatch: pytest.MonkeyPatch, kind: str, page: int
 ) -> None:
     assert facet_index.build() is not None
-    model = {"keyword": Keyword, "journal": Journal}[kind]
-    url = f"/{kind}s/{busiest(model)}/?page=2"
+    model = {"keyword": Keyword, "journal": Journal, "author": Author}[kind]
+    url = f"/{kind}s/{busiest(model)}/?page={page}"
 
     from_index = listed(client, url)
     with monkeypatch.context() as patch:
         patch.setattr(facet_index, "current", lambda: None)
         assert listed(client, url) == from_index
     assert from_index[1]
+
+
+def test_a_walk_reads_on_when_its_first_stretch_falls_short(catalogue: None) -> None:
+    """The oldest half of the articles, listed newest first: the first stretch holds few."""
+    oldest = list(Article.objects.order_by(*SORTS["oldest"]).values_list("pk", flat=True)[:200])
+    queryset = Article.objects.filter(pk__in=oldest).order_by(*SORTS["newest"])
+    articles = SortedArticles(
+        queryset, sort="newest", members=BitMap(oldest), out_of=Article.objects.count()
+    )
+
+    assert [article.pk for article in articles[25:50]] == list(
+        queryset.values_list("pk", flat=True)[25:50]
+    )
+
+
+def test_a_few_scattered_articles_are_listed_in_order(catalogue: None) -> None:
+    """Too few to walk to: SQL sorts their ids."""
+    few = list(Article.objects.order_by("pk").values_list("pk", flat=True)[::37])
+    queryset = Article.objects.filter(pk__in=few).order_by(*SORTS["oldest"])
+    articles = SortedArticles(
+        queryset,
+        sort="oldest",
+        members=BitMap(few),
+        out_of=Article.objects.count(),
+        order=lambda queryset: queryset.order_by(*SORTS["oldest"]),
+    )
+
+    assert [article.pk for article in articles[0:25]] == list(
+        queryset.values_list("pk", flat=True)[:25]
+    )
 
 
 @pytest.mark.parametrize("page", [1, 4, 11])

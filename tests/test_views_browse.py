@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from html import escape
 
 import pytest
 from django.test import Client
+from django.urls import clear_script_prefix, set_script_prefix
 
 from catalogue.models import Article, Author, ImportBatch, Journal, Keyword
+from catalogue.templatetags.catalogue_links import detail_url
 from tests.conftest import entry
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +121,40 @@ def test_index_counts_and_filter_box(client: Client, import_text: Importer) -> N
 @pytest.mark.parametrize("url", ["/keywords/nope/", "/journals/nope/", "/authors/nope/"])
 def test_unknown_slug_is_a_404(client: Client, db: None, url: str) -> None:
     assert client.get(url).status_code == 404
+
+
+@pytest.fixture(params=["/", "/catalogue/"])
+def script_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The path the site is served under (SCRIPT_NAME), as a request sets it."""
+    set_script_prefix(request.param)
+    yield request.param
+    clear_script_prefix()
+
+
+def test_links_to_detail_pages_are_their_absolute_urls(
+    seeded: ImportBatch, script_prefix: str
+) -> None:
+    rows = [
+        Article.objects.get(),
+        Keyword.objects.order_by("pk").first(),
+        Journal.objects.get(),
+        Author.objects.order_by("pk").last(),
+    ]
+    assert [detail_url(row) for row in rows] == [row.get_absolute_url() for row in rows]
+    assert rows[0].get_absolute_url().startswith(script_prefix)
+
+
+def test_list_links_every_author_in_order_with_names_escaped(
+    client: Client, import_text: Importer
+) -> None:
+    import_text(entry("a", title="A", author="Ng, Ann and O'Neil & Sons, Eve"))
+    first, second = Article.objects.get().ordered_authors
+    page = client.get("/").content.decode()
+    assert (
+        f'<a href="{first.get_absolute_url()}">{first.display_name}</a>, '
+        f'<a href="{second.get_absolute_url()}">{escape(second.display_name)}</a>'
+    ) in page
+    assert "&amp;" in escape(second.display_name)
 
 
 def test_imported_html_is_shown_as_text(client: Client, import_text: Importer) -> None:
