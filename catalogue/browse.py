@@ -25,6 +25,7 @@ from pyroaring import BitMap
 from catalogue.facet_index import FacetIndex
 from catalogue.facets import IDS_IN_SQL, NAMED, SMALL_SET, labelled, top_counts, year_links
 from catalogue.models import Article, ArticleKeyword, Authorship
+from catalogue.search import id_list
 from catalogue.templatetags.catalogue_links import urls_of
 
 # The chart's drawing area, in SVG units (it scales to the page width).
@@ -178,7 +179,7 @@ def profile(
         if values is None:
             # The ids, when few, rather than the query that finds them run again.
             known = among is not None and len(among[1]) <= IDS_IN_SQL
-            ids = list(among[1]) if known else articles
+            ids = id_list(among[1]) if known else articles
             rows = _without(rows.filter(**{f"{links_field}__in": ids}), name, leave_out)
             values = top_counts(
                 rows, facet.model, count=facet.count(), label=facet.label, size=TOP_SIZE

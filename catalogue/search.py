@@ -32,9 +32,10 @@ them is `0006_full_text_search`.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -190,17 +191,22 @@ def title_matches(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
     return queryset.filter(_title_matches(groups))
 
 
-def ranked_ids(text: str, window: slice, among: Container[int] | None = None) -> list[int] | None:
-    """Ids `window` of the articles matching `text`, by relevance; None on PostgreSQL.
+def ranked_ids(text: str, window: slice, among: Collection[int] | None = None) -> list[int] | None:
+    """Ids `window` of the articles matching `text`, in the order of `with_relevance`.
 
-    The order of `with_relevance` and filters.SQLITE_RELEVANCE (score, then id),
-    from the FTS5 table alone: at a million articles, the ORM's query spends
-    as long reading each match's article row as scoring it. With `among`,
-    only matches that are in it count (other filters' articles, say).
+    With `among`, only matches that are in it count (other filters'
+    articles, say). None when there is nothing to rank.
     """
     query = parse_query(text)
-    if connection.vendor != "sqlite" or not query.groups:
+    if not query.groups:
         return None
+    if connection.vendor == "postgresql":
+        return _ranked_ids_postgresql(text, query.groups, window, among)
+    if connection.vendor != "sqlite":
+        return None
+    # The order of filters.SQLITE_RELEVANCE (score, then id), from the FTS5
+    # table alone: at a million articles, the ORM's query spends as long
+    # reading each match's article row as scoring it.
     match = _fts_match(query.groups)
     matching = f"({match}) NOT {_fts_match([query.exclude])}" if query.exclude else match
     start, stop = window.start or 0, window.stop
@@ -222,6 +228,46 @@ def ranked_ids(text: str, window: slice, among: Container[int] | None = None) ->
         while len(kept) < stop and (rows := cursor.fetchmany(1000)):
             kept.extend(pk for (pk,) in rows if pk in among)
         return kept[start:stop]
+
+
+def _ranked_ids_postgresql(
+    text: str, groups: list[list[Term]], window: slice, among: Collection[int] | None
+) -> list[int]:
+    """`ranked_ids` on PostgreSQL: filters.SORTS["relevance"] with `with_relevance`'s score.
+
+    The score reads each match's `search_document` twice, for its rank and
+    for the title test, and each read fetches it from the TOAST table and
+    decompresses it: most of the query's time. Here the matches' documents
+    are read once, in a subquery (OFFSET 0 keeps it apart) through a
+    function that returns them in memory (setweight with no lexemes to
+    change: an unchanged copy), and the title is tested by a query whose
+    words only match in weight A, the title, which is what ts_filter(…,
+    '{a}') gives. The medium term at 100,000 articles: about 30 ms rather than 40.
+    """
+    articles = Article.objects.all()
+    if among is None:
+        articles = search_articles(articles, text)
+    else:
+        articles = articles.filter(pk__in=id_list(among))
+    documents = articles.order_by().values_list(
+        "pk",
+        "year",
+        "month",
+        "title",
+        RawSQL("setweight(search_document, 'A', '{}'::text[])", ()),
+    )
+    inner, inner_params = documents.query.sql_with_params()
+    start, stop = window.start or 0, window.stop
+    sql = (
+        f"SELECT id FROM ({inner} OFFSET 0) AS matches (id, year, month, title, document)"
+        " ORDER BY ts_rank(document, to_tsquery('english', %s))"
+        f" + {TITLE_BONUS} * (document @@ to_tsquery('english', %s))::int DESC,"
+        " year DESC, month DESC, title ASC, id ASC LIMIT %s OFFSET %s"
+    )
+    params = [*inner_params, _tsquery(groups), _tsquery(groups, weight="A"), stop - start, start]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _title_matches(groups: list[list[Term]]) -> Any:
@@ -268,16 +314,37 @@ def _fts_match(groups: list[list[Term]]) -> str:
     return " AND ".join("(" + " OR ".join(term(t) for t in group) + ")" for group in groups)
 
 
-def _tsquery(groups: list[list[Term]]) -> str:
-    """A to_tsquery text: `('pain' | 'analgesia') & ('nerve' <-> 'block')`; words only, quoted."""
+def _tsquery(groups: list[list[Term]], *, weight: str = "") -> str:
+    """A to_tsquery text: `('pain' | 'analgesia') & ('nerve' <-> 'block')`; words only, quoted.
+
+    With a `weight`, each word matches only where it has that weight:
+    `('nerve':A <-> 'block':A)`, `('cryo':*A)`.
+    """
 
     def term(t: Term) -> str:
-        lexemes = [f"'{w}'" for w in t.words]
+        marks = [weight] * len(t.words)
         if t.prefix:
-            lexemes[-1] += ":*"
+            marks[-1] = "*" + weight
+        lexemes = [
+            f"'{w}':{mark}" if mark else f"'{w}'" for w, mark in zip(t.words, marks, strict=True)
+        ]
         return "(" + " <-> ".join(lexemes) + ")"
 
     return " & ".join("(" + " | ".join(term(t) for t in group) + ")" for group in groups)
+
+
+def id_list(ids: Collection[int]) -> RawSQL | list[int]:
+    """`ids` for a `field__in=` lookup, sent to the database as one parameter.
+
+    Given a list, Django makes and checks a parameter per id: for the 6,700
+    articles of a search with a keyword, 25 ms, more than the database then
+    takes to count their authors.
+    """
+    if connection.vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(ids))])
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+    return list(ids)
 
 
 # Keeping the index ------------------------------------------------------------

@@ -6,6 +6,8 @@ the top 25 keywords and authors, so that lists reach below its floor.
 
 from __future__ import annotations
 
+import random
+import uuid
 from io import StringIO
 from typing import Any
 
@@ -144,6 +146,27 @@ def test_top_gives_up_when_values_below_the_floor_could_be_in_the_list(catalogue
     )
 
 
+@pytest.mark.parametrize("share", [0.0, 0.02, 0.3, 0.7, 1.0])
+def test_counts_within_a_few_or_many_articles_are_exact(share: float) -> None:
+    """A small set is counted through the articles outside it: the counts are the same."""
+    chance = random.Random(7)
+    everything = range(1, 200_001)
+    sizes = [1, 40, 40, 3_000, 70_000, 200_000]
+    values = {value: BitMap(chance.sample(everything, size)) for value, size in enumerate(sizes)}
+    values[len(sizes)] = BitMap(range(1, 200_001, 3))  # dense, in every container
+    index = facet_index.FacetIndex(1, uuid.uuid4(), BitMap(everything), {"keyword": values})
+    among = BitMap(chance.sample(everything, int(share * 200_000)))
+    exact = {value: len(articles & among) for value, articles in values.items()}
+
+    assert index.counts("keyword", among) == {value: n for value, n in exact.items() if n}
+    assert (
+        index.top("keyword", among, 4)
+        == sorted(
+            [(value, n) for value, n in exact.items() if n], key=lambda item: (-item[1], item[0])
+        )[:4]
+    )
+
+
 @pytest.mark.parametrize("kind", ["keyword", "journal", "author"])
 def test_browse_profile_from_the_index_equals_sql(
     catalogue: None, kind: str, monkeypatch: pytest.MonkeyPatch
@@ -258,6 +281,10 @@ def listed(client: Client, url: str) -> tuple[int, list[int]]:
         "q=study",
         "q=study+-results",
         f"q=study+OR+{MEDIUM_TERM}&keyword={MOST_COMMON_KEYWORD}",
+        # A prefix, and a phrase or a rare word: ranked by their own query
+        # on PostgreSQL too (search.ranked_ids), with the title weighed apart.
+        f"q={MEDIUM_TERM[:6]}*",
+        f"q=%22{MEDIUM_TERM}%22+OR+zwitterionic&year_min=2000",
         "year_min=2010&type=article",
     ],
 )
