@@ -136,7 +136,8 @@ def search_articles(queryset: QuerySet[Article], text: str) -> QuerySet[Article]
     if query.groups:
         queryset = queryset.filter(_matches(query.groups))
     if query.exclude:
-        queryset = queryset.exclude(_matches([[term] for term in query.exclude]))
+        # Any excluded word or phrase removes an article, as in a web search.
+        queryset = queryset.exclude(_matches([query.exclude]))
     return queryset
 
 

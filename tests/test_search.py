@@ -88,6 +88,7 @@ def ranked(client: Client, query: str) -> list[str]:
         ("pain OR cold nerve", ["cryo", "treat"]),  # (pain OR cold) AND nerve
         ("nerve -cryotherapy", ["treat"]),
         ("-pain", ["cryo"]),  # exclusion alone
+        ("nerve -cryotherapy -zzzz", ["treat"]),  # any excluded word removes an article
         ("zzzz", []),
     ],
 )
@@ -142,6 +143,14 @@ def test_a_title_match_ranks_above_an_abstract_match(client: Client, library: Im
     # "treatment" is the title of one and only in the abstract of the other,
     # which is newer and would come first by date.
     assert ranked(client, "treatment") == ["treat", "strasse"]
+
+
+def test_a_search_with_exclusions_lists_what_it_counts(
+    client: Client, library: ImportBatch
+) -> None:
+    response = client.get("/", {"q": "nerve -cryotherapy -zzzz"})
+    assert response.context["page"].paginator.count == 1
+    assert ranked(client, "nerve -cryotherapy -zzzz") == ["treat"]
 
 
 def test_results_show_the_number_of_matches(client: Client, library: ImportBatch) -> None:
