@@ -65,6 +65,12 @@ class _Unsure(Exception):  # noqa: N818 - control flow: let bibtexparser read fr
     pass
 
 
+def _refuse_line_start_block(block: str) -> None:
+    """A line inside the block that starts like a block ends it for the splitter."""
+    if "@" in block[1:] and _LINE_START_BLOCK.search(block):
+        raise _Unsure
+
+
 def split_blocks(text: str) -> list[Block]:
     """The entries and `@string`s of `text`, as `bibtexparser.parse_string(text,
     parse_stack=[])` gives them (duplicates unwrapped), without its comments."""
@@ -105,23 +111,14 @@ class _Splitter:
         if entry is None:
             raise _Unsure
         raw = entry.group()
-        if "@" in raw[1:] and _LINE_START_BLOCK.search(raw):
-            raise _Unsure  # the splitter would end the entry at that line
+        _refuse_line_start_block(raw)
         start_line = self._line(start.start())
         # The entry is a run of fields: find them one after the other. The
         # splitter counts a field from the line of its `=`.
-        fields = []
-        line, counted_to = start_line, start.start()
-        plain_lines = "\\\n" not in raw
-        for field in _FIELD.finditer(self.text, entry.end(1) + 1, entry.end()):
-            equals = field.end(1)
-            if plain_lines:
-                line += self.text.count("\n", counted_to, equals)
-            else:
-                line = self._line(equals)
-            counted_to = equals
-            fields.append(Field(key=field[1].strip(), value=field[2], start_line=line))
-        self._last_line = (counted_to, line)
+        fields = [
+            Field(key=field[1].strip(), value=field[2], start_line=self._line(field.end(1)))
+            for field in _FIELD.finditer(self.text, entry.end(1) + 1, entry.end())
+        ]
         block = Entry(
             entry_type=kind, key=entry[1].strip(), fields=fields, start_line=start_line, raw=raw
         )
@@ -149,9 +146,7 @@ class _Splitter:
             elif depth:
                 depth -= 1
             else:
-                span = self.text[block_start : mark.start()]
-                if "@" in span[1:] and _LINE_START_BLOCK.search(span):
-                    raise _Unsure  # the splitter would end the block at that line
+                _refuse_line_start_block(self.text[block_start : mark.start()])
                 return mark.start()
         raise _Unsure  # not closed: bibtexparser reports it
 
