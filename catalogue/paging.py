@@ -102,7 +102,7 @@ class SortedArticles:
         if self.sort == "relevance" and self.title_members is None and self.search:
             among = None if self.only_search else members
             if among is None or len(among) <= RANK_AMONG_LIMIT:
-                return ranked_ids(self.search, window, among)
+                return ranked_ids(self.search, window, among, out_of=self.out_of)
         if self.sort == "relevance" and self.title_members is not None:
             # Title matches first, then the rest; each newest first.
             first = members & self.title_members

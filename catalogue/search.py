@@ -77,6 +77,9 @@ TITLE_BONUS = 1000.0
 # Catalogues from this size rank a search that most articles match by title
 # and date (`is_broad`).
 BROAD_FROM = 20_000
+# Rows more than twice the expected number that a ranking among other
+# filters' articles reads before it gives up guessing (`ranked_ids`).
+RANK_SLACK = 100
 # PostgreSQL weights A to D, the same order.
 _TSV_WEIGHTS = "ABCD"
 
@@ -192,11 +195,14 @@ def title_matches(queryset: QuerySet[Article], text: str) -> QuerySet[Article]:
     return queryset.filter(_title_matches(groups))
 
 
-def ranked_ids(text: str, window: slice, among: Collection[int] | None = None) -> list[int] | None:
+def ranked_ids(
+    text: str, window: slice, among: Collection[int] | None = None, *, out_of: int = 0
+) -> list[int] | None:
     """Ids `window` of the articles matching `text`, in the order of `with_relevance`.
 
     With `among`, only matches that are in it count (other filters'
-    articles, say). None when there is nothing to rank.
+    articles, say); `out_of`, if known, is how many articles `among` was
+    chosen from. None when there is nothing to rank.
     """
     query = parse_query(text)
     if not query.groups:
@@ -222,13 +228,23 @@ def ranked_ids(text: str, window: slice, among: Collection[int] | None = None) -
             cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
             return [pk for (pk,) in cursor.fetchall()]
         # Not `rowid IN (...)` in the query: FTS5 would run the whole search
-        # once per id. The sort scores every match anyway; reading on from
-        # its top until the window is full costs little more.
-        cursor.execute(sql, params)
-        kept: list[int] = []
-        while len(kept) < stop and (rows := cursor.fetchmany(1000)):
-            kept.extend(pk for (pk,) in rows if pk in among)
-        return kept[start:stop]
+        # once per id. The sort scores every match anyway, but under a LIMIT
+        # SQLite keeps only the top rows rather than sorting them all: at a
+        # million articles, 65 ms instead of 83 for the medium term. The
+        # LIMIT is twice the rows expected to hold the window if `among` is
+        # as common among the matches as in the catalogue; if that falls
+        # short, the whole ranking is read after all.
+        limit = int(2 * stop * out_of / len(among)) + RANK_SLACK if among and out_of else -1
+        while True:
+            cursor.execute(f"{sql} LIMIT %s", [*params, limit])
+            kept: list[int] = []
+            read = 0
+            while len(kept) < stop and (rows := cursor.fetchmany(1000)):
+                read += len(rows)
+                kept.extend(pk for (pk,) in rows if pk in among)
+            if len(kept) >= stop or read < limit or limit < 0:
+                return kept[start:stop]
+            limit = -1
 
 
 def _ranked_ids_postgresql(

@@ -17,7 +17,7 @@ from django.http import QueryDict
 from django.test import Client
 from pyroaring import BitMap
 
-from catalogue import facet_index
+from catalogue import facet_index, search
 from catalogue.browse import profile
 from catalogue.facets import build_facets
 from catalogue.filters import SORTS
@@ -374,3 +374,19 @@ def test_a_broad_search_lists_title_matches_first_then_the_rest_newest_first(
     with monkeypatch.context() as patch:
         patch.setattr(facet_index, "current", lambda: None)
         assert listed(client, url) == from_index
+
+
+def test_a_search_ranked_among_articles_low_in_its_ranking_still_fills_the_page(
+    catalogue: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ranked_ids` reads only as far down the ranking as the share of the
+    other filters' articles suggests; when they all rank lower, it reads on."""
+    everything = search.ranked_ids("study", slice(0, 1000))
+    assert everything is not None
+    assert len(everything) > 200
+    bottom = everything[len(everything) // 2 :]
+    monkeypatch.setattr(search, "RANK_SLACK", 0)
+
+    for window in (slice(0, 10), slice(10, 30)):
+        ranked = search.ranked_ids("study", window, BitMap(bottom), out_of=400)
+        assert ranked == bottom[window]
