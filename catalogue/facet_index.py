@@ -47,7 +47,7 @@ from catalogue.models import (
     ImportBatch,
     Keyword,
 )
-from catalogue.search import search_articles, title_matches
+from catalogue.search import matching_ids
 
 logger = logging.getLogger(__name__)
 
@@ -191,9 +191,7 @@ def _searched(build: uuid.UUID, where: str, text: str) -> BitMap:
     articles, a second or more. The same search again is then free, until
     the catalogue changes.
     """
-    articles = Article.objects.all()
-    found = search_articles(articles, text) if where == "all" else title_matches(articles, text)
-    return BitMap(found.values_list("pk", flat=True))
+    return BitMap(matching_ids(text, in_title=where == "title"))
 
 
 def version() -> int | None:

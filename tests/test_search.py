@@ -16,7 +16,7 @@ from django.test import Client
 
 from catalogue.importer import undo_batch
 from catalogue.models import Article, ImportBatch, Keyword
-from catalogue.search import highlight, search_articles
+from catalogue.search import highlight, matching_ids, search_articles, title_matches
 from tests.conftest import entry
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +215,36 @@ def test_deleted_articles_leave_the_index(import_text: Importer) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM catalogue_article_fts")
             assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pain",
+        "nerve block",
+        '"nerve block"',
+        "cryo*",
+        "pain OR cold",
+        "nerve -surgery",
+        "nerve -surgery -cafe",
+        "-pain",
+        "treatments",
+        "zzz",
+        "",
+        "!!",
+    ],
+)
+def test_the_ids_of_a_search_are_the_articles_it_finds(library: ImportBatch, query: str) -> None:
+    """matching_ids, which the facet index keeps, reads SQLite's FTS5 table alone."""
+    articles = Article.objects.all()
+    Article.objects.filter(citation_key="strasse").delete()
+
+    assert sorted(matching_ids(query)) == sorted(
+        search_articles(articles, query).values_list("pk", flat=True)
+    )
+    assert sorted(matching_ids(query, in_title=True)) == sorted(
+        title_matches(articles, query).values_list("pk", flat=True)
+    )
 
 
 def test_renaming_a_keyword_in_the_admin_reindexes_its_articles(
