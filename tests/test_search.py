@@ -247,6 +247,17 @@ def test_the_ids_of_a_search_are_the_articles_it_finds(library: ImportBatch, que
     )
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's storage of a column")
+def test_search_documents_are_kept_in_their_rows_on_postgresql() -> None:
+    """Not moved out to the TOAST table, from where ranking fetched each match's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'catalogue_article'::regclass AND attname = 'search_document'"
+        )
+        assert cursor.fetchone() == ("m",)
+
+
 def test_renaming_a_keyword_in_the_admin_reindexes_its_articles(
     admin_client: Client, import_text: Importer
 ) -> None:
