@@ -648,7 +648,8 @@ def test_two_servers_and_two_workers_import_three_files_at_once_while_readers_se
 
     # Everything stops on SIGTERM, a worker once its job is done; nothing went wrong.
     assert stack.stop() == dict.fromkeys(stack.processes, 0), stack.logs()
-    assert [name for name in stack.processes if "Traceback" in stack.log(name)] == []
+    failed = [name for name in stack.processes if "Traceback" in stack.log(name)]
+    assert failed == [], stack.logs(*failed)
 
     slowest = max(read.seconds for read in reads.seen)
     first = min(i[1] for i in imports)
