@@ -249,13 +249,16 @@ def test_the_ids_of_a_search_are_the_articles_it_finds(library: ImportBatch, que
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's storage of a column")
 def test_search_documents_are_kept_in_their_rows_on_postgresql() -> None:
-    """Not moved out to the TOAST table, from where ranking fetched each match's."""
+    """Not moved out to the TOAST table, from where ranking fetched each match's,
+    and rows big enough to hold it beside the title (see migration 0016)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attstorage FROM pg_attribute"
             " WHERE attrelid = 'catalogue_article'::regclass AND attname = 'search_document'"
         )
         assert cursor.fetchone() == ("m",)
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'catalogue_article'::regclass")
+        assert cursor.fetchone() == (["toast_tuple_target=4000"],)
 
 
 def test_renaming_a_keyword_in_the_admin_reindexes_its_articles(
