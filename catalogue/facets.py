@@ -290,6 +290,7 @@ class Counter:
             found["title_members"] = self.sets.index.search_titles(self.sets.query)
         elif sort == "relevance":
             found["search"] = self.sets.query
+            found["search_matches"] = len(self.sets.sets.get("q", ()))
             found["only_search"] = set(self.sets.sets) == {"q"}
         return found
 

@@ -43,6 +43,7 @@ class SortedArticles:
         out_of: int = 0,
         title_members: BitMap | None = None,
         search: str = "",
+        search_matches: int = 0,
         only_search: bool = False,
         order: Callable[[QuerySet[Article]], QuerySet[Article]] | None = None,
         unfiltered: bool = False,
@@ -51,7 +52,8 @@ class SortedArticles:
 
         `title_members`: for a broad search by relevance (`search.is_broad`),
         the articles with the words in their title, which come first.
-        `search`: the search box's text, and whether it is the only filter.
+        `search`: the search box's text, how many articles it alone
+        matches (if known), and whether it is the only filter.
         `order`: sorts any queryset of articles as `queryset` is sorted.
         `unfiltered`: `queryset` is every article (`members` then counts them).
         """
@@ -61,6 +63,7 @@ class SortedArticles:
         self.out_of = out_of
         self.title_members = title_members
         self.search = search
+        self.search_matches = search_matches
         self.only_search = only_search
         self.order = order
         self.unfiltered = unfiltered
@@ -102,7 +105,7 @@ class SortedArticles:
         if self.sort == "relevance" and self.title_members is None and self.search:
             among = None if self.only_search else members
             if among is None or len(among) <= RANK_AMONG_LIMIT:
-                return ranked_ids(self.search, window, among, out_of=self.out_of)
+                return ranked_ids(self.search, window, among, match_count=self.search_matches)
         if self.sort == "relevance" and self.title_members is not None:
             # Title matches first, then the rest; each newest first.
             first = members & self.title_members

@@ -222,13 +222,13 @@ def matching_ids(text: str, *, in_title: bool = False) -> Iterator[int]:
 
 
 def ranked_ids(
-    text: str, window: slice, among: Collection[int] | None = None, *, out_of: int = 0
+    text: str, window: slice, among: Collection[int] | None = None, *, match_count: int = 0
 ) -> list[int] | None:
     """Ids `window` of the articles matching `text`, in the order of `with_relevance`.
 
     With `among`, only matches that are in it count (other filters'
-    articles, say); `out_of`, if known, is how many articles `among` was
-    chosen from. None when there is nothing to rank.
+    articles, say); `match_count`, if known, is how many articles match `text`.
+    None when there is nothing to rank.
     """
     query = parse_query(text)
     if not query.groups:
@@ -257,10 +257,11 @@ def ranked_ids(
         # once per id. The sort scores every match anyway, but under a LIMIT
         # SQLite keeps only the top rows rather than sorting them all: at a
         # million articles, 65 ms instead of 83 for the medium term. The
-        # LIMIT is twice the rows expected to hold the window if `among` is
-        # as common among the matches as in the catalogue; if that falls
-        # short, the whole ranking is read after all.
-        limit = int(2 * stop * out_of / len(among)) + RANK_SLACK if among and out_of else -1
+        # LIMIT is twice the rows expected to hold the window if the matches
+        # in `among` are spread evenly over the ranking; if that falls short,
+        # the whole ranking is read after all.
+        share = len(among) / match_count if among and match_count else 0
+        limit = int(2 * stop / share) + RANK_SLACK if share else -1
         while True:
             cursor.execute(f"{sql} LIMIT %s", [*params, limit])
             kept: list[int] = []

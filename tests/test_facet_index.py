@@ -388,5 +388,5 @@ def test_a_search_ranked_among_articles_low_in_its_ranking_still_fills_the_page(
     monkeypatch.setattr(search, "RANK_SLACK", 0)
 
     for window in (slice(0, 10), slice(10, 30)):
-        ranked = search.ranked_ids("study", window, BitMap(bottom), out_of=400)
+        ranked = search.ranked_ids("study", window, BitMap(bottom), match_count=len(everything))
         assert ranked == bottom[window]
