@@ -183,7 +183,7 @@ def with_relevance(
             "relevance": f"-bm25({FTS_TABLE}, {_FTS_WEIGHTS}) + {TITLE_BONUS} * ("
             f"{FTS_TABLE}.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))"
         },
-        select_params=[f"{{title}} : ({match})"],
+        select_params=[_fts_in_title(groups)],
     )
 
 
@@ -206,11 +206,7 @@ def matching_ids(text: str, *, in_title: bool = False) -> Iterator[int]:
     """
     query = parse_query(text)
     if connection.vendor == "sqlite" and query.groups:
-        match = _fts_match(query.groups)
-        if in_title:
-            match = f"{{title}} : ({match})"
-        elif query.exclude:
-            match = f"({match}) NOT {_fts_match([query.exclude])}"
+        match = _fts_in_title(query.groups) if in_title else _fts_search(query)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])
             while rows := cursor.fetchmany(10_000):
@@ -240,15 +236,13 @@ def ranked_ids(
     # The order of filters.SQLITE_RELEVANCE (score, then id), from the FTS5
     # table alone: at a million articles, the ORM's query spends as long
     # reading each match's article row as scoring it.
-    match = _fts_match(query.groups)
-    matching = f"({match}) NOT {_fts_match([query.exclude])}" if query.exclude else match
     start, stop = window.start or 0, window.stop
     sql = (
         f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
         f" ORDER BY -bm25({FTS_TABLE}, {_FTS_WEIGHTS}) + {TITLE_BONUS} * (rowid IN"
         f" (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)) DESC, rowid"
     )
-    params: list[Any] = [matching, f"{{title}} : ({match})"]
+    params: list[Any] = [_fts_search(query), _fts_in_title(query.groups)]
     with connection.cursor() as cursor:
         if among is None:
             cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, stop - start, start])
@@ -322,7 +316,7 @@ def _title_matches(groups: list[list[Term]]) -> Any:
             output_field=BooleanField(),
         )
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
-    return Q(pk__in=RawSQL(sql, [f"{{title}} : ({_fts_match(groups)})"]))
+    return Q(pk__in=RawSQL(sql, [_fts_in_title(groups)]))
 
 
 def is_broad(matches: int, catalogue: int) -> bool:
@@ -347,6 +341,17 @@ def _matches(groups: list[list[Term]]) -> Any:
         )
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
     return Q(pk__in=RawSQL(sql, [_fts_match(groups)]))
+
+
+def _fts_search(query: SearchQuery) -> str:
+    """The FTS5 query for the whole search: its groups, NOT any excluded term."""
+    match = _fts_match(query.groups)
+    return f"({match}) NOT {_fts_match([query.exclude])}" if query.exclude else match
+
+
+def _fts_in_title(groups: list[list[Term]]) -> str:
+    """An FTS5 query matching `groups` in the title column only."""
+    return f"{{title}} : ({_fts_match(groups)})"
 
 
 def _fts_match(groups: list[list[Term]]) -> str:
