@@ -563,7 +563,8 @@ class CatalogueVersion(models.Model):
 
 
 class FacetBitmap(models.Model):
-    """The articles of one facet value, as a serialised roaring bitmap.
+    """The articles of one facet value, as a serialised roaring bitmap (or, for
+    facet "by_article", each article's values of the facet named in `value`).
 
     Written all at once by `catalogue.facet_index.build`, at one
     `CatalogueVersion` number, and read by every web process from here.
@@ -573,7 +574,7 @@ class FacetBitmap(models.Model):
     # Made anew by each build: a process holding bitmaps checks it, since a
     # version number can come round again (a restored backup).
     build = models.UUIDField()
-    facet = models.CharField(max_length=10)  # all, year, type, journal, keyword, author
+    facet = models.CharField(max_length=10)  # all, year, type, journal, keyword, author, by_article
     value = models.CharField(max_length=50)  # the year, type, or id; "" for all
     # Every value of the facet with at least this many articles has a row.
     floor = models.PositiveIntegerField(default=0)

@@ -6,6 +6,7 @@ the top 25 keywords and authors, so that lists reach below its floor.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from io import StringIO
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
 from django.http import QueryDict
 from django.test import Client
 from pyroaring import BitMap
@@ -54,6 +56,10 @@ def facets(params: str, *, from_index: bool, monkeypatch: pytest.MonkeyPatch) ->
             (facet.name, [(v.value, v.count, v.selected) for v in facet.values])
             for facet in build_facets(QueryDict(params))
         ]
+
+
+def busiest_keyword_id() -> int:
+    return Keyword.objects.get(slug=MOST_COMMON_KEYWORD).pk
 
 
 def busiest(model: type[Keyword] | type[Journal] | type[Author], rank: int = 0) -> str:
@@ -165,6 +171,37 @@ def test_counts_within_a_few_or_many_articles_are_exact(share: float) -> None:
             [(value, n) for value, n in exact.items() if n], key=lambda item: (-item[1], item[0])
         )[:4]
     )
+
+
+def test_each_articles_authors_are_held_once_each_across_gaps_in_the_ids() -> None:
+    # Articles 2, 5 and 6, with 3 and 4 deleted; article 5 lists author 9 twice.
+    pairs = [(2, 7), (2, 8), (5, 9), (5, 9), (5, 10), (6, 7)]
+    links = facet_index.ArticleLinks.from_pairs(pairs)
+    again = facet_index.ArticleLinks.deserialize(links.serialize())
+
+    for held in (links, again):
+        assert held.counts(BitMap([1, 2, 3, 4, 5, 6, 7, 1000])) == {7: 2, 8: 1, 9: 1, 10: 1}
+        assert held.counts(BitMap([5])) == {9: 1, 10: 1}
+        assert held.counts(BitMap()) == {}
+    assert facet_index.ArticleLinks.from_pairs([]).counts(BitMap([1])) == {}
+
+
+def test_narrow_sets_count_their_authors_article_by_article(
+    catalogue: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(facet_index.KEEP, "author", 3)  # a floor of several articles
+    index = facet_index.build()
+    assert index is not None
+    medium = index.search(MEDIUM_TERM) & index.articles_of("keyword", busiest_keyword_id())
+    assert 0 < len(medium) <= facet_index.BY_ARTICLE_MOST
+
+    top = index.top("author", medium, 12)
+
+    counts = Author.objects.filter(articles__in=list(medium)).annotate(n=Count("articles"))
+    exact = sorted(((a.pk, a.n) for a in counts), key=lambda item: (-item[1], item[0]))
+    assert top == exact[:12]
+    # The authors' bitmaps alone cannot say: some of the twelve are below their floor.
+    assert dataclasses.replace(index, by_article={}).top("author", medium, 12) is None
 
 
 @pytest.mark.parametrize("kind", ["keyword", "journal", "author"])
