@@ -212,8 +212,7 @@ class FacetIndex:
         if found is None and by_article:
             # The bitmaps count 40,000 articles' authors at a million in about
             # 9 ms, the articles' lists in 60 ms, so they come second.
-            counts = self.by_article[facet].counts(among)
-            found = heapq.nsmallest(size, counts.items(), key=lambda item: (-item[1], item[0]))
+            found = _most(self.by_article[facet].counts(among), size)
         return found
 
     def may_answer(self, facet: str, among: BitMap | None, size: int) -> bool:
@@ -287,6 +286,17 @@ class FacetIndex:
                 key=lambda item: (-item[0], item[1]),
             )
         return self._ranked[facet]
+
+
+def _most(counts: Counter[int], size: int) -> list[tuple[int, int]]:
+    """The `size` (id, count) with the highest counts, ties to the lower id.
+
+    Only the ids that reach the `size`-th highest count are sorted: tens of
+    thousands of authors through a key function took 14 ms.
+    """
+    least = min(heapq.nlargest(size, counts.values()), default=0)
+    reaching = [(-count, value) for value, count in counts.items() if count >= least]
+    return [(value, -negated) for negated, value in sorted(reaching)[:size]]
 
 
 @lru_cache(maxsize=SEARCHES_KEPT)
@@ -430,7 +440,10 @@ def _refresh_statistics() -> None:
 
 
 def _rows(sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    # A server-side cursor on PostgreSQL: a plain one receives every row at
+    # once, and the keyword links of a million articles took the build to
+    # over 900 MB.
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql, list(params))
         while rows := cursor.fetchmany(FETCH_SIZE):
             yield from rows

@@ -186,6 +186,22 @@ def test_each_articles_authors_are_held_once_each_across_gaps_in_the_ids() -> No
     assert facet_index.ArticleLinks.from_pairs([]).counts(BitMap([1])) == {}
 
 
+def test_authors_counted_article_by_article_rank_as_sql_does_ties_to_the_lower_id() -> None:
+    pairs = [(1, 5), (1, 3), (2, 5), (2, 3), (3, 9), (3, 1), (4, 7)]
+    index = facet_index.FacetIndex(
+        1,
+        uuid.uuid4(),
+        BitMap([1, 2, 3, 4]),
+        {"author": {}},
+        floors={"author": 5},  # none held: the bitmaps cannot answer
+        by_article={"author": facet_index.ArticleLinks.from_pairs(sorted(pairs))},
+    )
+
+    assert index.top("author", BitMap([1, 2, 3, 4]), 3) == [(3, 2), (5, 2), (1, 1)]
+    assert index.top("author", BitMap([3]), 3) == [(1, 1), (9, 1)]
+    assert index.top("author", BitMap(), 3) == []
+
+
 def test_narrow_sets_count_their_authors_article_by_article(
     catalogue: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
