@@ -19,7 +19,7 @@ from pyroaring import BitMap
 from catalogue import facet_index
 from catalogue.filters import ArticleFilter
 from catalogue.models import Article, ArticleKeyword, Author, Authorship, Journal, Keyword
-from catalogue.search import id_list, is_broad, parse_query
+from catalogue.search import id_list, is_broad, parse_query, ranking_uses_titles
 
 FACET_SIZE = 12
 
@@ -292,6 +292,8 @@ class Counter:
             found["search"] = self.sets.query
             found["search_matches"] = len(self.sets.sets.get("q", ()))
             found["only_search"] = set(self.sets.sets) == {"q"}
+            if ranking_uses_titles() and "q" in self.sets.sets:
+                found["search_titles"] = self.sets.index.search_titles(self.sets.query)
         return found
 
     def top(self, name: str) -> list[tuple[str, str, int]]:

@@ -44,6 +44,7 @@ class SortedArticles:
         title_members: BitMap | None = None,
         search: str = "",
         search_matches: int = 0,
+        search_titles: BitMap | None = None,
         only_search: bool = False,
         order: Callable[[QuerySet[Article]], QuerySet[Article]] | None = None,
         unfiltered: bool = False,
@@ -53,7 +54,8 @@ class SortedArticles:
         `title_members`: for a broad search by relevance (`search.is_broad`),
         the articles with the words in their title, which come first.
         `search`: the search box's text, how many articles it alone
-        matches (if known), and whether it is the only filter.
+        matches (if known), the articles with its words in their title (if
+        known), and whether it is the only filter.
         `order`: sorts any queryset of articles as `queryset` is sorted.
         `unfiltered`: `queryset` is every article (`members` then counts them).
         """
@@ -64,6 +66,7 @@ class SortedArticles:
         self.title_members = title_members
         self.search = search
         self.search_matches = search_matches
+        self.search_titles = search_titles
         self.only_search = only_search
         self.order = order
         self.unfiltered = unfiltered
@@ -105,7 +108,10 @@ class SortedArticles:
         if self.sort == "relevance" and self.title_members is None and self.search:
             among = None if self.only_search else members
             if among is None or len(among) <= RANK_AMONG_LIMIT:
-                return ranked_ids(self.search, window, among, match_count=self.search_matches)
+                titled = None if self.search_titles is None else self.search_titles & members
+                return ranked_ids(
+                    self.search, window, among, match_count=self.search_matches, titled=titled
+                )
         if self.sort == "relevance" and self.title_members is not None:
             # Title matches first, then the rest; each newest first.
             first = members & self.title_members

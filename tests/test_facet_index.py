@@ -443,3 +443,25 @@ def test_a_search_ranked_among_articles_low_in_its_ranking_still_fills_the_page(
     for window in (slice(0, 10), slice(10, 30)):
         ranked = search.ranked_ids("study", window, BitMap(bottom), match_count=len(everything))
         assert ranked == bottom[window]
+
+
+@pytest.mark.parametrize("text", [MEDIUM_TERM, "study", "study -results", "zwitterionic OR study"])
+def test_a_ranking_told_the_title_matches_equals_one_that_tests_titles_itself(
+    catalogue: None, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the title matches (on SQLite), the ranking sorts by score alone
+    and takes them first, reading no further than it must; same ids."""
+    index = facet_index.build()
+    assert index is not None
+    matches, titles = index.search(text), index.search_titles(text)
+    keyword = index.articles_of("keyword", busiest_keyword_id())
+    monkeypatch.setattr(search, "RANK_SLACK", 0)
+    monkeypatch.setattr(search, "RANK_FETCH", 3)  # stops part way, as at a million
+
+    for among in (None, matches & keyword):
+        members = matches if among is None else among
+        titled = titles & members
+        for window in (slice(0, 1), slice(0, 20), slice(15, 40), slice(0, 1000)):
+            told = search.ranked_ids(text, window, among, match_count=len(matches), titled=titled)
+            assert told == search.ranked_ids(text, window, among), (among is None, window)
+    assert 0 < len(titles & matches) < len(matches) or text == MEDIUM_TERM
