@@ -74,3 +74,17 @@ def test_database_url_chooses_the_engine(url: str, engine: str) -> None:
         DATABASE_URL=url,
     )
     assert result.stdout.strip() == engine, result.stderr
+
+
+def test_what_django_loads_at_startup_is_left_out_of_garbage_collection() -> None:
+    code = "import gc, django; django.setup(); print(gc.get_freeze_count())"
+    frozen = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "catalogue.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert frozen.returncode == 0, frozen.stderr
+    assert int(frozen.stdout) > 10_000  # Django's and the catalogue's modules, at least
