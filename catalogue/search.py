@@ -368,26 +368,26 @@ def _ranked_ids_postgresql(
 
 
 def _postgresql_score(groups: list[list[Term]]) -> RawSQL:
-    """`with_relevance`'s score on PostgreSQL.
-
-    The title is tested by a query whose words only match in weight A, the
-    title: what `ts_filter(search_document, '{a}')` gives, without copying
-    every match's document to filter it.
-    """
+    """`with_relevance`'s score on PostgreSQL."""
     return RawSQL(
         f"ts_rank(search_document, to_tsquery('english', %s)) + {TITLE_BONUS} * ("
-        "search_document @@ to_tsquery('english', %s))::int",
+        f"{_POSTGRESQL_IN_TITLE})::int",
         [_tsquery(groups), _tsquery(groups, weight="A")],
         output_field=FloatField(),
     )
 
 
+# Whether the title holds the words, given `_tsquery(groups, weight="A")`: a
+# query whose words match only in weight A, the title. It gives what
+# `ts_filter(search_document, '{a}')` would, without copying each document
+# to filter it, and the GIN index can find its candidates.
+_POSTGRESQL_IN_TITLE = "search_document @@ to_tsquery('english', %s)"
+
+
 def _title_matches(groups: list[list[Term]]) -> Any:
     if connection.vendor == "postgresql":
         return RawSQL(
-            "ts_filter(search_document, '{a}') @@ to_tsquery('english', %s)",
-            [_tsquery(groups)],
-            output_field=BooleanField(),
+            _POSTGRESQL_IN_TITLE, [_tsquery(groups, weight="A")], output_field=BooleanField()
         )
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
     return Q(pk__in=RawSQL(sql, [_fts_in_title(groups)]))
