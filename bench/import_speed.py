@@ -10,12 +10,13 @@ that same file, measured:
 (r) the catalogue's own reader alone (`read_bibtex`, or `iter_bibtex` when
     the code has it), to split import time into reading and storing;
 (b) a full import into a fresh, migrated database (`import_file` when the
-    importer has it, else `import_bibtex`), with the peak RSS of that process;
+    importer has it, else `import_bibtex`), with the peak RSS of that process
+    plus that of the process that reads the file for it, if there is one;
 (c) a re-import of the unchanged file into the same database, which must
     create and update nothing.
 
 Every measurement runs in a fresh subprocess (peak RSS is that process's
-`ru_maxrss`); timings are medians over `--repeats` runs. Databases: a SQLite
+`ru_maxrss`, plus its children's); timings are medians over `--repeats` runs. Databases: a SQLite
 file in a temporary directory, and PostgreSQL: the one in DATABASE_URL when
 it points at PostgreSQL (run under scripts/with-postgres), otherwise a pass
 of this script under scripts/with-postgres when PostgreSQL is installed.
@@ -52,7 +53,13 @@ DEFAULT_RSS_FACTOR = {"parse": 13.0, "read": 13.0, "import": 15.0}
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS plus its children's (the import's reader process):
+    an upper bound on both together, since pages they share count twice."""
+    return _peak_rss_of_children_mb() + resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_rss_of_children_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _setup_django() -> None:
@@ -78,9 +85,10 @@ def _import(path: Path) -> dict[str, Any]:
             kwargs["progress"] = None
         if "source_name" in parameters:
             kwargs["source_name"] = path.name
+        read_ahead = _reads_ahead()
         result = function(path, **kwargs)
         batch = result if hasattr(result, "created_count") else kwargs.get("batch")
-        how = "import_file"
+        how = "import_file, read in a second process" if read_ahead else "import_file"
     else:
         batch = importer.import_bibtex(path.read_bytes(), source_name=path.name)
         how = "import_bibtex"
@@ -97,6 +105,15 @@ def _import(path: Path) -> dict[str, Any]:
         "unchanged": batch.unchanged_count,
         "failed": batch.failed_count,
     }
+
+
+def _reads_ahead() -> bool:
+    """Whether this checkout's importer reads in a second process (catalogue/read_ahead.py)."""
+    try:
+        from catalogue import read_ahead
+    except ImportError:
+        return False
+    return read_ahead.possible()
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -149,6 +166,7 @@ def worker(mode: str, path: Path, memory_limit_mb: int, project: Path) -> None:
     if "catalogue" in sys.modules:
         result["code"] = str(Path(sys.modules["catalogue"].__file__ or "").parent)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["children_peak_rss_mb"] = _peak_rss_of_children_mb()
     print("RESULT " + json.dumps(result), flush=True)
 
 

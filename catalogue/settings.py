@@ -209,6 +209,9 @@ TASKS = {
 # A running job whose worker has not reported for this long is shown as
 # stopped, so that it can be resumed or cancelled.
 CATALOGUE_JOB_STALE_SECONDS = env_int("CATALOGUE_JOB_STALE_SECONDS", 60)
+# Imports read the file in a second process while this one stores what it
+# read (catalogue/read_ahead.py), where that is safe; 0: read in this one.
+CATALOGUE_IMPORT_READ_AHEAD = env_bool("CATALOGUE_IMPORT_READ_AHEAD", True)
 
 # Production hardening; all of these follow DEBUG unless set explicitly.
 SECURE_PROXY_SSL_HEADER = (

@@ -86,6 +86,19 @@ def test_preview_flags_duplicates_within_the_file(db: None) -> None:
     assert ("c", "the same citation key as C (line 13) in another letter case") in reasons
 
 
+def test_preview_names_the_line_of_an_earlier_entry_in_the_file_a_new_one_resembles(
+    db: None,
+) -> None:
+    text = entry("first", title="Cryoneurolysis of the knee", author="Lee, K", year="2019")
+    text += entry("second", title="Cryoneurolysis of the knee", author="Lee, K", year="2019")
+
+    [duplicate] = preview(text).duplicates
+
+    assert duplicate["key"] == "second"
+    assert duplicate["reason"] == "the same title, year and first author"
+    assert (duplicate["article"], duplicate["other_line"]) == (None, 1)
+
+
 def test_preview_lists_failures_with_line_and_reason(db: None) -> None:
     result = preview(
         entry("good", title="G")

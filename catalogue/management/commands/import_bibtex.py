@@ -17,6 +17,13 @@ from catalogue.importer import Preview, import_file, preview_file
 from catalogue.models import ImportBatch
 
 
+class ProgressBar(tqdm):
+    # No monitor thread: the bar is updated after every chunk anyway, and a
+    # second thread would keep the import from reading in a second process
+    # (catalogue/read_ahead.py).
+    monitor_interval = 0
+
+
 class Command(BaseCommand):
     help = "Import BibTeX files into the catalogue, updating what it already holds."
 
@@ -48,7 +55,7 @@ class Command(BaseCommand):
                 continue
             with (
                 source,
-                tqdm(
+                ProgressBar(
                     total=0, unit=" entries", desc=path.name, disable=no_progress, file=self.stderr
                 ) as bar,
             ):
