@@ -19,14 +19,13 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, Pipe
 from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar
 
@@ -68,28 +67,34 @@ def read_ahead(produce: Callable[[], Iterable[T]], *, batch_size: int) -> Genera
     a note. Closing this iterator early (or an error while consuming it)
     kills the child.
     """
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
+    receiving, sending = Pipe(duplex=False)
     # Neither process may use a connection the other holds.
     connections.close_all()
-    child = context.Process(
-        target=_child,
-        args=(produce, batch_size, sending, receiving, os.getpid()),
-        name="catalogue-reader",
-        daemon=True,
-    )
-    child.start()
+    # Else text written but not yet flushed would be written twice.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    # A plain fork, not multiprocessing.Process: its exit handler would wait
+    # for a child that ignores SIGTERM (see _child) if one were left.
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            receiving.close()  # else a write to a dead parent would block, not fail
+            _child(produce, batch_size, sending, parent)
+            code = 0
+        finally:
+            os._exit(code)  # never back into the parent's code
     sending.close()
-    logger.info("Reading in a second process, %s", child.pid)
+    logger.info("Reading in a second process, %s", child)
+    reaped = False
     try:
         while True:
             try:
                 kind, payload = receiving.recv()
             except EOFError:
-                child.join(5)
-                raise ReaderStopped(
-                    f"the process reading the file stopped (exit code {child.exitcode})"
-                ) from None
+                status, reaped = _exit_status(child), True
+                raise ReaderStopped(f"the process reading the file stopped ({status})") from None
             if kind == "items":
                 yield from payload
             elif kind == "error":
@@ -98,26 +103,30 @@ def read_ahead(produce: Callable[[], Iterable[T]], *, batch_size: int) -> Genera
                 return
     finally:
         receiving.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        if not reaped:  # once reaped, its pid may be another process's
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+def _exit_status(pid: int) -> str:
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
 
 
 def _child(
-    produce: Callable[[], Iterable[Any]],
-    batch_size: int,
-    sending: Connection,
-    receiving: Connection,
-    parent: int,
+    produce: Callable[[], Iterable[Any]], batch_size: int, sending: Connection, parent: int
 ) -> None:
-    receiving.close()  # else a write to a dead parent would block, not fail
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
-    # The parent's handlers (db_worker's graceful shutdown) are not this process's.
+        return
+    # Stopping is the parent's to decide. systemd sends SIGTERM to every
+    # process of the service, and a terminal sends Ctrl+C's SIGINT to the
+    # whole group: db_worker then finishes its import, which needs this
+    # process, or gives it up and so ends this one.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signum, signal.SIG_IGN)
     # What came from the parent stays out of garbage collection, which
     # would otherwise copy every page it touches.
     gc.freeze()

@@ -127,6 +127,24 @@ def test_stopping_early_stops_the_reader_even_while_it_works() -> None:
     assert gone(child)
 
 
+def its_process_then_numbers(count: int) -> Iterator[int]:
+    yield os.getpid()
+    for n in range(count):
+        time.sleep(0.01)
+        yield n
+
+
+def test_the_reader_leaves_sigterm_and_sigint_to_its_parent() -> None:
+    # As when systemd stops the worker's service (SIGTERM to every process of
+    # it) while db_worker finishes its import gracefully.
+    items = read_ahead.read_ahead(lambda: its_process_then_numbers(30), batch_size=1)
+    child = next(items)
+    os.kill(child, signal.SIGTERM)
+    os.kill(child, signal.SIGINT)
+
+    assert list(items) == list(range(30))
+
+
 # The reader is busy (no write to the pipe would fail) when its parent is killed.
 READER_OF_A_KILLED_PARENT = """
 import os, sys, time
