@@ -290,8 +290,8 @@ def _items(source: Source) -> Generator[Item, None, None]:
 
     Read in a second process where that is possible: then reading a chunk
     and storing the one before take two cores rather than one after the
-    other on one (a 10,000-entry file imported into SQLite in 11.5 s
-    rather than 16.1, medians of 2; `bench/import_speed.py` for more).
+    other on one (a 10,000-entry file imported into SQLite in 10.7 and
+    11.6 s rather than 15.6 and 16.6; README, Benchmarks, for more).
     """
 
     def read() -> Generator[Item, None, None]:

@@ -226,18 +226,30 @@ def fail_stale_batches(*, pk: int | None = None) -> int:
 
 
 def _claimed_long_ago(cutoff: Any) -> set[int]:
-    """Batches whose task a worker took before `cutoff` but never started.
+    """Batches whose latest task a worker took before `cutoff` but never started.
 
     A worker killed between taking a task (which marks it running, so no
     other worker takes it) and the task's first write leaves the batch
-    pending or queued, and nothing else would ever move it.
+    pending or queued, and nothing else would ever move it. A killed
+    worker's task stays "running" in the worker's table for good, so only a
+    batch's latest task counts: once the batch is resumed, a new task waits
+    for the next worker.
     """
+    paths = [preview_import.module_path, run_import.module_path]
     claimed = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING,
-        started_at__lt=cutoff,
-        task_path__in=[preview_import.module_path, run_import.module_path],
-    ).values_list("args_kwargs", flat=True)
-    return {call["args"][0] for call in claimed if call.get("args")}
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff, task_path__in=paths
+    ).values_list("args_kwargs", "enqueued_at")
+    stalled = set()
+    for call, enqueued_at in claimed:
+        if not call.get("args"):
+            continue
+        batch_id = call["args"][0]
+        later = DBTaskResult.objects.filter(
+            task_path__in=paths, enqueued_at__gt=enqueued_at, args_kwargs__args__0=batch_id
+        )
+        if not later.exists():
+            stalled.add(batch_id)
+    return stalled
 
 
 def is_waiting_long(batch: ImportBatch) -> bool:

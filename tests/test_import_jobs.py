@@ -23,11 +23,13 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from catalogue.demo import generate_bibtex
 from catalogue.importer import import_bibtex, import_file
 from catalogue.models import Article, ImportBatch
-from catalogue.tasks import STALE_ERROR, preview_import, run_import
+from catalogue.tasks import STALE_ERROR, fail_stale_batches, preview_import, run_import
 from tests.conftest import entry
 
 pytestmark = pytest.mark.django_db
@@ -292,6 +294,51 @@ def test_import_whose_worker_died_is_shown_stopped_and_resumes_without_duplicate
     assert (batch.status, batch.processed_entries) == (Status.DONE, 600)
     assert Article.objects.count() == 600
     assert batch.changes.count() == 600
+
+
+def claimed_task(batch: ImportBatch, *, enqueued: object, started: object | None) -> None:
+    """A run_import task for `batch` in the worker's table: taken (running) if `started`."""
+    DBTaskResult.objects.create(
+        task_path=run_import.module_path,
+        args_kwargs={"args": [batch.pk], "kwargs": {}},
+        status=TaskResultStatus.RUNNING if started else TaskResultStatus.READY,
+        enqueued_at=enqueued,
+        run_after=enqueued,
+        started_at=started,
+        backend_name="default",
+        exception_class_path="",
+        traceback="",
+    )
+
+
+def test_a_job_whose_task_was_taken_long_ago_and_never_started_is_shown_stopped(
+    settings,  # noqa: ANN001
+) -> None:
+    settings.CATALOGUE_JOB_STALE_SECONDS = 20
+    long_ago = timezone.now() - timedelta(minutes=5)
+    batch = job(Status.QUEUED, preview={"total": 3})
+    # A worker took the task, then was killed before the task's first write.
+    claimed_task(batch, enqueued=long_ago, started=long_ago)
+
+    assert fail_stale_batches() == 1
+    batch.refresh_from_db()
+    assert (batch.status, batch.error) == (Status.FAILED, STALE_ERROR)
+
+
+def test_a_resumed_job_is_not_taken_for_stopped_because_of_its_killed_workers_task(
+    settings,  # noqa: ANN001
+) -> None:
+    settings.CATALOGUE_JOB_STALE_SECONDS = 20
+    long_ago = timezone.now() - timedelta(minutes=5)
+    batch = job(Status.QUEUED, preview={"total": 3}, started_at=long_ago)
+    # The killed worker's task stays "running" in the worker's table; the
+    # resume queued a new one that no worker has taken yet.
+    claimed_task(batch, enqueued=long_ago, started=long_ago + timedelta(seconds=1))
+    claimed_task(batch, enqueued=timezone.now(), started=None)
+
+    assert fail_stale_batches() == 0
+    batch.refresh_from_db()
+    assert batch.status == Status.QUEUED
 
 
 def test_preview_whose_worker_died_starts_over_on_resume(importer_client: Client) -> None:
