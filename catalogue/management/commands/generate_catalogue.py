@@ -43,7 +43,6 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
-from tqdm import tqdm
 
 from catalogue import demo
 from catalogue.bibtex.identifiers import citation_count, normalise_doi, normalise_issn
@@ -51,6 +50,7 @@ from catalogue.bibtex.keywords import normalise_keyword
 from catalogue.bibtex.records import Person
 from catalogue.bibtex.text import fold, normalise_person
 from catalogue.importer import dedupe_block
+from catalogue.management.progress import ProgressBar
 from catalogue.models import (
     Article,
     ArticleKeyword,
@@ -960,7 +960,7 @@ def generate(
     *,
     seed: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: tqdm | None = None,
+    progress: ProgressBar | None = None,
 ) -> Counts:
     """Write `count` generated articles into the default database."""
     vocab = vocabulary()
@@ -1061,7 +1061,7 @@ time went.
         verbosity = options.get("verbosity", 1)
         started = time.perf_counter()
         vocabulary()
-        with tqdm(
+        with ProgressBar(
             total=count,
             desc="Generating articles",
             unit="article",

@@ -10,18 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from catalogue.bibtex import UnreadableFile
 from catalogue.importer import Preview, import_file, preview_file
+from catalogue.management.progress import ProgressBar
 from catalogue.models import ImportBatch
-
-
-class ProgressBar(tqdm):
-    # No monitor thread: the bar is updated after every chunk anyway, and a
-    # second thread would keep the import from reading in a second process
-    # (catalogue/read_ahead.py).
-    monitor_interval = 0
 
 
 class Command(BaseCommand):

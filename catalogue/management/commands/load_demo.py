@@ -18,10 +18,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from catalogue.demo import generate_bibtex
 from catalogue.importer import import_bibtex
+from catalogue.management.progress import ProgressBar
 from catalogue.models import ImportBatch
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "demo_data" / "seed.bib"
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         self._report(import_bibtex(SEED_FILE.read_bytes(), source_name="seed.bib"))
 
         text = "\n".join(generate_bibtex(articles, seed=seed))
-        with tqdm(
+        with ProgressBar(
             total=articles, desc="Importing demo entries", unit="entry", file=sys.stderr
         ) as bar:
 
