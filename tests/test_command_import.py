@@ -43,3 +43,22 @@ def test_command_fails_when_a_file_cannot_be_read(tmp_path: Path) -> None:
         run(str(pdf), str(tmp_path / "missing.bib"), str(DATA / "seed.bib"))
     # The readable file was still imported.
     assert Article.objects.count() == 1
+
+
+def test_dry_run_names_each_possible_duplicates_other_entry_once(tmp_path: Path) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        entry("first", title="Cryoneurolysis of the knee", author="Lee, K", year="2019")
+        + entry("second", title="Cryoneurolysis of the knee", author="Lee, K", year="2019")
+        + entry("twice", title="One record", doi="10.1/twice")
+        + entry("twice", title="One record", doi="10.1/twice")
+    )
+
+    out = run(str(path), "--dry-run")
+
+    duplicates = [line for line in out.splitlines() if "possible duplicate:" in line]
+    assert duplicates == [
+        "  possible duplicate: line 6 (second): the same title, year and first author as line 1",
+        "  possible duplicate: line 15 (twice): the same record as the entry on line 11;"
+        " this copy was skipped",
+    ]

@@ -100,14 +100,14 @@ class Command(BaseCommand):
                 f"{update['article']}: {fields}"
             )
         for duplicate in preview.duplicates:
+            reason = duplicate["reason"]
             if duplicate["article"]:
-                other = f"article {duplicate['article']}"
-            else:
-                other = f"line {duplicate['other_line']}"
+                reason += f" as article {duplicate['article']}"
+            elif f"line {duplicate['other_line']}" not in reason:  # some reasons name it
+                reason += f" as line {duplicate['other_line']}"
             self.stdout.write(
                 self.style.WARNING(
-                    f"  possible duplicate: line {duplicate['line']} ({duplicate['key']}): "
-                    f"{duplicate['reason']} as {other}"
+                    f"  possible duplicate: line {duplicate['line']} ({duplicate['key']}): {reason}"
                 )
             )
         for problem in [*preview.failures, *preview.warnings]:
