@@ -235,21 +235,20 @@ def _claimed_long_ago(cutoff: Any) -> set[int]:
     batch's latest task counts: once the batch is resumed, a new task waits
     for the next worker.
     """
-    paths = [preview_import.module_path, run_import.module_path]
-    claimed = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, started_at__lt=cutoff, task_path__in=paths
-    ).values_list("args_kwargs", "enqueued_at")
-    stalled = set()
-    for call, enqueued_at in claimed:
-        if not call.get("args"):
-            continue
-        batch_id = call["args"][0]
-        later = DBTaskResult.objects.filter(
-            task_path__in=paths, enqueued_at__gt=enqueued_at, args_kwargs__args__0=batch_id
-        )
-        if not later.exists():
-            stalled.add(batch_id)
-    return stalled
+    waiting = ImportBatch.objects.filter(status__in=(Status.PENDING, Status.QUEUED))
+    tasks = DBTaskResult.objects.filter(
+        task_path__in=[preview_import.module_path, run_import.module_path],
+        args_kwargs__args__0__in=list(waiting.values_list("pk", flat=True)),
+    ).order_by("enqueued_at")
+    latest = {
+        call["args"][0]: (status, started_at)
+        for call, status, started_at in tasks.values_list("args_kwargs", "status", "started_at")
+    }
+    return {
+        pk
+        for pk, (status, started_at) in latest.items()
+        if status == TaskResultStatus.RUNNING and started_at and started_at < cutoff
+    }
 
 
 def is_waiting_long(batch: ImportBatch) -> bool:
