@@ -298,3 +298,26 @@ def test_migration_fills_citation_counts_of_articles_imported_before_the_column(
     backfill = importlib.import_module("catalogue.migrations.0009_backfill_cited_by").backfill
     backfill(apps, None)
     assert Article.objects.get().cited_by == 7
+
+
+def _sqlite_pragma(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA {name}")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own settings")
+def test_import_writes_with_a_larger_sqlite_cache_and_checkpoint_then_puts_them_back() -> None:
+    from catalogue.importer import IMPORT_CACHE_KIB, IMPORT_CHECKPOINT_PAGES, import_bibtex
+
+    before = (_sqlite_pragma("cache_size"), _sqlite_pragma("wal_autocheckpoint"))
+    during = []
+
+    def progress(done: int, total: int) -> None:
+        during.append((_sqlite_pragma("cache_size"), _sqlite_pragma("wal_autocheckpoint")))
+
+    text = "".join(entry(f"k{i}", title=f"Paper {i}") for i in range(3))
+    import_bibtex(text, source_name="x.bib", progress=progress)
+    assert during == [(-IMPORT_CACHE_KIB, IMPORT_CHECKPOINT_PAGES)]
+    assert (_sqlite_pragma("cache_size"), _sqlite_pragma("wal_autocheckpoint")) == before
+    assert before != during[0]

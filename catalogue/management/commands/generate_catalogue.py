@@ -27,7 +27,6 @@ import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
@@ -49,7 +48,7 @@ from catalogue.bibtex.identifiers import citation_count, normalise_doi, normalis
 from catalogue.bibtex.keywords import normalise_keyword
 from catalogue.bibtex.records import Person
 from catalogue.bibtex.text import fold, normalise_person
-from catalogue.importer import dedupe_block
+from catalogue.importer import dedupe_block, sqlite_pragmas
 from catalogue.management.progress import ProgressBar
 from catalogue.models import (
     Article,
@@ -83,6 +82,9 @@ FIRST_YEAR, LAST_YEAR = 1970, 2026
 DEFAULT_BATCH_SIZE = 2000
 # Larger IN lists than this are split (SQLite allows 32,766 variables).
 SLUG_CHUNK = 5000
+# SQLite's page cache is 2 MB by default: too little to keep the indexes that
+# every batch inserts into (keyword links: five B-trees) in memory, so most
+# inserts would wait on reads.
 SQLITE_CACHE_KIB = 256 * 1024
 
 # -- the vocabulary -------------------------------------------------------------
@@ -965,7 +967,7 @@ def generate(
     """Write `count` generated articles into the default database."""
     vocab = vocabulary()
     maker = ArticleMaker(seed, count, vocab)
-    with _large_sqlite_cache():
+    with sqlite_pragmas(cache_size=-SQLITE_CACHE_KIB):
         writer = Writer()
         first_id = writer.first_article_id()
         for start in range(0, count, batch_size):
@@ -978,25 +980,6 @@ def generate(
                 progress.update(len(positions))
         writer.finish()
     return writer.counts
-
-
-@contextmanager
-def _large_sqlite_cache() -> Iterator[None]:
-    """SQLite's page cache is 2 MB by default: too little to keep the indexes
-    that every batch inserts into (keyword links: five B-trees) in memory, so
-    most inserts would wait on reads. This connection gets SQLITE_CACHE_KIB."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (before,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
