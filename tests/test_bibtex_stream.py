@@ -96,6 +96,18 @@ def test_crossref_parent_after_the_child_in_a_later_chunk() -> None:
     assert read_bibtex(text).records[0].key == "child"
 
 
+@pytest.mark.parametrize("name", ["crossref", "Crossref", "CrossRef", "CROSSREF", "cRoSsReF"])
+def test_crossref_in_any_letter_case_waits_for_a_parent_further_on(name: str) -> None:
+    child = entry("child", title="A Paper", **{name: "Conf"}).replace("@article", "@inproceedings")
+    parent = entry("conf", title="Proc. of Conf", year="2020").replace("@article", "@proceedings")
+    records = read_bibtex(child + parent).records
+    assert [(r.key, r.year, r.fields.get("booktitle")) for r in records] == [
+        ("child", 2020, "Proc. of Conf"),
+        ("conf", 2020, None),
+    ]
+    assert records[0].warnings == ()
+
+
 def test_crossref_child_whose_parent_never_comes_is_warned_at_the_end() -> None:
     text = entry("child", crossref="Gone") + entry("other", title="x", crossref="gone")
     records = read_bibtex(text + entry("a", title="y")).records

@@ -132,12 +132,29 @@ class _Surveyor:
         self.tail = text[end:]
         if not self.has_text and not text[:end].isspace():
             self.has_text = True
-        if "rossref" in text or "ROSSREF" in text:
-            for match in _CROSSREF.finditer(text, 0, end):
-                self.targets.add(match.group(1).casefold())
+        self._find_crossrefs(text[:end])
         self.hashes.extend(
             hash(clean_key(match.group(1)).casefold()) for match in _HEAD.finditer(text, 0, end)
         )
+
+    def _find_crossrefs(self, text: str) -> None:
+        """Add the keys that `crossref` fields in `text` name, the field in any letter case.
+
+        Lines holding "crossref" are found in the text's UTF-8 lower-cased as
+        ASCII (the field name is ASCII), then read with `_CROSSREF`: that
+        regular expression run over all the text took longer than the rest
+        of the survey (2.7 s of a 290 MB file's 4.3).
+        """
+        encoded = text.encode("utf-8", "surrogatepass")
+        lowered = encoded.lower()
+        at = lowered.find(b"crossref")
+        while at >= 0:
+            start = lowered.rfind(b"\n", 0, at) + 1
+            end = lowered.find(b"\n", at)
+            end = len(lowered) if end < 0 else end
+            line = encoded[start:end].decode("utf-8", "surrogatepass")
+            self.targets.update(match.group(1).casefold() for match in _CROSSREF.finditer(line))
+            at = lowered.find(b"crossref", end)
 
     @property
     def repeated(self) -> frozenset[int]:
