@@ -130,11 +130,12 @@ class _Surveyor:
             self.tail = text
             return
         self.tail = text[end:]
-        if not self.has_text and not text[:end].isspace():
+        lines = text[:end]
+        if not self.has_text and not lines.isspace():
             self.has_text = True
-        self._find_crossrefs(text[:end])
+        self._find_crossrefs(lines)
         self.hashes.extend(
-            hash(clean_key(match.group(1)).casefold()) for match in _HEAD.finditer(text, 0, end)
+            hash(clean_key(match.group(1)).casefold()) for match in _HEAD.finditer(lines)
         )
 
     def _find_crossrefs(self, text: str) -> None:
