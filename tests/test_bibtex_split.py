@@ -65,7 +65,8 @@ def blocks_of(blocks: list[Block]) -> list[tuple[Any, ...]]:
     for block in blocks:
         block = getattr(block, "ignore_error_block", None) or block
         if isinstance(block, Entry):
-            fields = tuple((f.key, f.value, f.start_line) for f in block.fields)
+            # Field line numbers are not read: the fast path leaves them out.
+            fields = tuple((f.key, f.value) for f in block.fields)
             out.append(("entry", block.entry_type, block.key, block.start_line, block.raw, fields))
         elif isinstance(block, String):
             out.append(("string", block.key, block.value, block.start_line, block.raw))

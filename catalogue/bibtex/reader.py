@@ -49,6 +49,9 @@ from .records import Keyword, Known, Person, Problem, Record
 from .split import split_blocks
 from .text import collapse_whitespace
 
+# Fields holding lists of names, capped at `Limits.max_authors`.
+_NAME_LISTS = ("author", "editor")
+
 # BibTeX's predefined month macros, expanded to names (parse_month reads them).
 MONTH_MACROS: dict[str, str] = {
     "jan": "January",
@@ -616,7 +619,7 @@ class _Reader:
         if rest and not missing_comma:
             warnings.append(f"unexpected text after the value of {name}: {rest[:60]!r}")
             value = f"{value} {rest}"
-        if name in ("author", "editor"):
+        if name in _NAME_LISTS:
             value, total = _cap_names(value, self.limits.max_authors)
             if total:
                 # "and others" marks the list as cut (Record.authors_et_al).
@@ -689,9 +692,26 @@ class _Reader:
                 " it may be a line of that entry's text, not a real entry"
             )
         fields: dict[str, str] = {}
+        # Most values are one pair of braces around plain text, and read
+        # here; `_field` takes the rest. Its checks cannot fire on these.
+        plain = not (self.cuts or self.has_control)
+        longest = self.limits.max_value_chars
         try:
             for raw_field in block.fields:
-                self._field(raw_field.key, raw_field.value, fields, warnings)
+                raw = raw_field.value
+                if plain and raw[:1] == "{" and raw[-1:] == "}" and len(raw) <= longest:
+                    value = raw[1:-1]
+                    name = raw_field.key.strip().lower()
+                    if (
+                        "{" not in value
+                        and "}" not in value
+                        and name
+                        and name not in fields
+                        and name not in _NAME_LISTS
+                    ):
+                        fields[name] = value
+                        continue
+                self._field(raw_field.key, raw, fields, warnings)
         except _SkipEntry as error:
             self._problem(block, key, f"This entry could not be read: {error}.")
             return
