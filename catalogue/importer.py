@@ -118,7 +118,6 @@ SNAPSHOT_FIELDS = (*SCALAR_FIELDS, "journal_id", "authors_et_al", "extra_fields"
 
 Progress = Callable[[int, int], None]
 Source = str | Path | IO[bytes]
-Item = Record | Problem | Known
 
 
 def import_bibtex(
@@ -328,9 +327,63 @@ def _items(source: Source) -> Generator[Item, None, None]:
     """
 
     def read() -> Generator[Item, None, None]:
-        yield from iter_bibtex(source, skip=_held_fingerprints)
+        for item in iter_bibtex(source, skip=_held_fingerprints):
+            yield _Ready.of(item) if isinstance(item, Record) else item
 
     return read_ahead.read_ahead(read, batch_size=CHUNK_SIZE) if read_ahead.possible() else read()
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A record, with what storing it needs that depends on the record alone.
+
+    Worked out as the record is read, so in the reading process when there
+    is one (`read_ahead`), not in the storing process, which has the more
+    work of the two: folding text for the search index, the article's
+    values, the forms it is matched by.
+    """
+
+    record: Record
+    values: dict[str, Any]  # the article's columns, except journal_id
+    clipped: tuple[dict[str, Any], ...]  # problems: values cut to fit their columns
+    index: tuple[str, str, str, str]  # what the search index holds (IndexText.folded)
+    title: str  # normalise_title(record.title), for matching
+    block: str  # dedupe_block of the record
+
+    @classmethod
+    def of(cls, record: Record) -> _Ready:
+        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
+        values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
+        clipped: list[dict[str, Any]] = []
+        _clip(record, values, clipped)
+        values["authors_et_al"] = record.authors_et_al
+        values["extra_fields"] = {
+            k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
+        }
+        # Scopus gives citation counts as a note: "cited By 12".
+        values["cited_by"] = citation_count(str(record.fields.get("note", "")))
+        values["source_bibtex"] = record.source
+        values["source_fingerprint"] = record.fingerprint
+        values["dedupe_block"] = block
+        index = search.IndexText(
+            article_id=0,  # not known before the article is saved
+            title=record.title,
+            people=[*(p.display_name for p in record.authors), *(k.name for k in record.keywords)],
+            journal=record.journal,
+            abstract=record.abstract,
+        )
+        return cls(
+            record=record,
+            values=values,
+            clipped=tuple(clipped),
+            index=index.folded(),
+            title=normalise_title(record.title),
+            block=block,
+        )
+
+
+# What the storing side gets from the reading, in file order.
+Item = _Ready | Problem | Known
 
 
 def _held_fingerprints(fingerprints: set[str]) -> set[str]:
@@ -404,7 +457,7 @@ class _BatchWriter:
 
     def write_chunk(self, items: list[Item]) -> None:
         self.problems = []
-        records = []
+        readies = []
         unchanged = 0
         for item in items:
             if isinstance(item, Problem):
@@ -412,13 +465,13 @@ class _BatchWriter:
             elif isinstance(item, Known):
                 unchanged += 1
                 self._note_known(item)
-            elif self._usable(item):
-                records.append(item)
+            elif self._usable(item.record):
+                readies.append(item)
         self.preview.unchanged += unchanged
-        lookups = _Lookups.for_records(records, self.batch, self.ids)
+        lookups = _Lookups.for_records(readies, self.batch, self.ids)
         chunk = _Chunk()
-        for record in records:
-            self._write(record, lookups, chunk)
+        for ready in readies:
+            self._write(ready, lookups, chunk)
         if self.dry_run:
             self.preview.add_problems(self.problems)
             return
@@ -452,15 +505,16 @@ class _BatchWriter:
             return False
         return True
 
-    def _write(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> None:
-        article = self._match(record, lookups, chunk)
+    def _write(self, ready: _Ready, lookups: _Lookups, chunk: _Chunk) -> None:
+        record = ready.record
+        article = self._match(ready, lookups, chunk)
         if article is not None and (line := self._written_at(article, chunk, lookups)):
             message = f"the same record as the entry on line {line}; this copy was skipped"
             self.problems.append(_problem(record, message, "warning"))
             self.preview.add_duplicate(record, message, article=None, other_line=line)
             chunk.unchanged += 1
             return
-        values = self._values(record, lookups)
+        values = self._values(ready, lookups)
         links = _Links(
             authors=_unique_in_order(lookups.author_id(p) for p in record.authors),
             keywords=frozenset((lookups.keyword_id(k.name), k.kind) for k in record.keywords),
@@ -469,7 +523,7 @@ class _BatchWriter:
             if self._is_copy_of_earlier_entry(record):
                 self.preview.unchanged += 1
                 return
-            self._find_likely_duplicates(record, lookups, chunk)
+            self._find_likely_duplicates(ready, lookups, chunk)
             article = Article(
                 citation_key=self._free_key(record, lookups.taken_keys),
                 source_key=record.key,
@@ -478,7 +532,7 @@ class _BatchWriter:
             )
             chunk.created.append(article)
             chunk.links[id(article)] = links
-            chunk.index[id(article)] = _index_text(record)
+            chunk.index[id(article)] = ready.index
             lookups.taken_keys.add(article.citation_key)
             lookups.by_source_key.setdefault(record.key, []).append(article)
             lookups.by_block.setdefault(article.dedupe_block, []).append(article)
@@ -487,7 +541,7 @@ class _BatchWriter:
             before = _snapshot(article, chunk.links.get(id(article)) or lookups.links_of(article))
             if self._update(article, values, links, chunk, lookups):
                 chunk.before[id(article)] = before
-                chunk.index[id(article)] = _index_text(record)
+                chunk.index[id(article)] = ready.index
                 self.preview.add_update(record, article, before, _snapshot(article, links))
             else:
                 chunk.unchanged += 1
@@ -496,7 +550,7 @@ class _BatchWriter:
         if article.doi:
             lookups.by_doi[article.doi] = article
 
-    def _match(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> Article | None:
+    def _match(self, ready: _Ready, lookups: _Lookups, chunk: _Chunk) -> Article | None:
         """The article this record is a version of, if the catalogue has it.
 
         The DOI decides when there is one. Otherwise the citation key, but a
@@ -506,6 +560,7 @@ class _BatchWriter:
         import has not written yet and that has a similar title, or the same
         first author and year, is taken as an earlier version of it.
         """
+        record = ready.record
         if record.doi and record.doi in lookups.by_doi:
             return lookups.by_doi[record.doi]
         candidates = [
@@ -513,18 +568,18 @@ class _BatchWriter:
             for a in lookups.by_source_key.get(record.key, [])
             if not (a.doi and record.doi and a.doi != record.doi)
         ]
-        title = normalise_title(record.title)
         for article in candidates:
-            if normalise_title(article.title) == title:
+            if normalise_title(article.title) == ready.title:
                 return article
-        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
         for article in candidates:
             if self._written_at(article, chunk, lookups):
                 continue
             # A corrected title is still the same record; an unrelated one
             # that happens to share "Smith2020" is not.
-            similar = fuzz.ratio(title, normalise_title(article.title)) >= SAME_RECORD_TITLE_RATIO
-            if similar or article.dedupe_block == block:
+            similar = (
+                fuzz.ratio(ready.title, normalise_title(article.title)) >= SAME_RECORD_TITLE_RATIO
+            )
+            if similar or article.dedupe_block == ready.block:
                 return article
         return None
 
@@ -551,11 +606,12 @@ class _BatchWriter:
             self.preview.add_duplicate(record, message, article=None, other_line=earlier)
         return bool(earlier)
 
-    def _find_likely_duplicates(self, record: Record, lookups: _Lookups, chunk: _Chunk) -> None:
+    def _find_likely_duplicates(self, ready: _Ready, lookups: _Lookups, chunk: _Chunk) -> None:
         """For previews: held articles or earlier entries this new one resembles."""
         if not self.dry_run:
             return
-        for reason, other in lookups.resembling(record):
+        record = ready.record
+        for reason, other in lookups.resembling(ready):
             # An earlier entry's article is not saved in a preview: name its line.
             line = None if other.pk else chunk.written[id(other)][1]
             self.preview.add_duplicate(record, reason, article=other.pk, other_line=line)
@@ -569,22 +625,9 @@ class _BatchWriter:
             if record.doi:
                 self.seen_dois.setdefault(record.doi, record.line)
 
-    def _values(self, record: Record, lookups: _Lookups) -> dict[str, Any]:
-        values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
-        _clip(record, values, self.problems)
-        values["journal_id"] = lookups.journal_id(record.journal)
-        values["authors_et_al"] = record.authors_et_al
-        values["extra_fields"] = {
-            k: v for k, v in record.fields.items() if k not in STORED_ELSEWHERE
-        }
-        # Scopus gives citation counts as a note: "cited By 12".
-        values["cited_by"] = citation_count(str(record.fields.get("note", "")))
-        values["source_bibtex"] = record.source
-        values["source_fingerprint"] = record.fingerprint
-        values["dedupe_block"] = dedupe_block(
-            record.year, record.authors[0].family if record.authors else ""
-        )
-        return values
+    def _values(self, ready: _Ready, lookups: _Lookups) -> dict[str, Any]:
+        self.problems.extend(ready.clipped)
+        return {**ready.values, "journal_id": lookups.journal_id(ready.record.journal)}
 
     def _update(
         self,
@@ -634,16 +677,6 @@ class _Links:
             authors=[a.author_id for a in article.authorships.all()],
             keywords=frozenset((k.keyword_id, k.kind) for k in article.article_keywords.all()),
         )
-
-
-def _index_text(record: Record) -> search.IndexText:
-    return search.IndexText(
-        article_id=0,  # not known before the article is saved
-        title=record.title,
-        people=[*(p.display_name for p in record.authors), *(k.name for k in record.keywords)],
-        journal=record.journal,
-        abstract=record.abstract,
-    )
 
 
 def _snapshot(article: Article, links: _Links) -> dict[str, Any]:
@@ -696,10 +729,11 @@ class _Lookups:
 
     @classmethod
     def for_records(
-        cls, records: list[Record], batch: ImportBatch | None, ids: _RowIds
+        cls, readies: list[_Ready], batch: ImportBatch | None, ids: _RowIds
     ) -> _Lookups:
         # One unsaved row per distinct person, name or journal not met
         # before, not per use.
+        records = [r.record for r in readies]
         ids.trim()
         ids.find(
             Author,
@@ -741,7 +775,7 @@ class _Lookups:
         )
         dois = {r.doi for r in records if r.doi}
         keys = {r.key for r in records}
-        blocks = {dedupe_block(r.year, r.authors[0].family if r.authors else "") for r in records}
+        blocks = {r.block for r in readies}
         # One query per index: an OR of them would scan the whole table.
         queries = [
             Q(doi__in=dois) & ~Q(doi=""),  # matches the partial unique index
@@ -786,13 +820,12 @@ class _Lookups:
     def journal_id(self, name: str) -> int | None:
         return self.ids.of(Journal, name) if name else None
 
-    def resembling(self, record: Record) -> Iterator[tuple[str, Article]]:
+    def resembling(self, ready: _Ready) -> Iterator[tuple[str, Article]]:
         """Articles with the same first author and year and a (nearly) equal title."""
-        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
-        if not record.year or block.endswith("|"):
+        if not ready.record.year or ready.block.endswith("|"):
             return
-        title = normalise_title(record.title)
-        for other in self.by_block.get(block, []):
+        title = ready.title
+        for other in self.by_block.get(ready.block, []):
             other_title = normalise_title(other.title)
             if other_title == title:
                 yield "the same title, year and first author", other
@@ -819,7 +852,7 @@ class _Chunk:
     # Every article a record of this chunk matched or created, with its line.
     written: dict[int, tuple[Article, int]] = field(default_factory=dict)
     # What the search index is to hold for each new or updated article.
-    index: dict[int, search.IndexText] = field(default_factory=dict)
+    index: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
 
     def save(self, batch: ImportBatch) -> None:
         column = search.column_of_new_articles()
@@ -828,16 +861,14 @@ class _Chunk:
             self.created,
             key="citation_key",
             computed=column,
-            computed_values=[self.index[id(a)].folded() for a in self.created] if column else None,
+            computed_values=[self.index[id(a)] for a in self.created] if column else None,
         )
         for article in self.updated.values():
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.relink]
         _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
         indexed = list(self.updated.values()) if column else [*self.created, *self.updated.values()]
-        search.index_articles(
-            dataclasses.replace(self.index[id(a)], article_id=a.pk) for a in indexed
-        )
+        search.write_index((a.pk, *self.index[id(a)]) for a in indexed)
         before = ArticleChange._meta.get_field("before")
         rows = [
             (

@@ -524,7 +524,12 @@ _TSVECTOR = " || ".join(
 
 def index_articles(texts: Iterable[IndexText]) -> None:
     """(Re)write the index rows of these articles."""
-    rows = [(text.article_id, *text.folded()) for text in texts]
+    write_index((text.article_id, *text.folded()) for text in texts)
+
+
+def write_index(folded_rows: Iterable[tuple[int, str, str, str, str]]) -> None:
+    """(Re)write index rows given folded: (article id, *IndexText.folded())."""
+    rows = list(folded_rows)
     if not rows:
         return
     with connection.cursor() as cursor:

@@ -315,7 +315,7 @@ def test_an_import_reads_in_a_second_process_on_postgresql_too(tmp_path: Path) -
 
     printed, kinds = import_three_times(source, url)
 
-    assert kinds == [{"Record": 1_200}, {"Record": 1_200}, {"Known": 1_200}]
+    assert kinds == [{"_Ready": 1_200}, {"_Ready": 1_200}, {"Known": 1_200}]
     assert "1200 created, 0 updated, 0 unchanged, 0 failed" in printed
     assert "0 created, 0 updated, 1200 unchanged, 0 failed" in printed
     assert Article.objects.count() == 1_200
