@@ -54,11 +54,10 @@ _BARE = r'[^\s{}",=#@\\]++'
 _PART = f"(?:{_braced(_MAX_DEPTH)}|{_QUOTED}|{_BARE})"
 # `name = value` up to the `,` or `}` after it; group 2 is the value.
 _FIELD = re.compile(r'([^{}",=@\\]*+)=\s*+(' + _PART + r"(?:\s*+#\s*+" + _PART + r")*+)\s*+([,}])")
-_FIELD_BODY = r'[^{}",=@\\]*+=\s*+' + _PART + r"(?:\s*+#\s*+" + _PART + r")*+"
-# `@type` is matched already: `{key,`, fields, `}`; group 1 is the key.
-_ENTRY = re.compile(
-    r'@\w*[ \t]*\{([^{}",=@\\]*+),(?:' + _FIELD_BODY + r"\s*+,)*+(?:" + _FIELD_BODY + r")?\s*+\}"
-)
+# An entry is `@type{key,` (group 1 is the key), then `_FIELD`s, the last
+# ending in `}`, or ending in `,` and followed by `_CLOSE`.
+_HEAD_AND_KEY = re.compile(r'@\w*[ \t]*\{([^{}",=@\\]*+),')
+_CLOSE = re.compile(r"\s*+\}")
 _STRING_HEAD = re.compile(r'\{([^{}",=@\\]*+)=')
 _BRACE_MARK = re.compile(r"(?<!\\)[{}]")
 
@@ -109,21 +108,34 @@ class _Splitter:
         return self._entry(start, kind)
 
     def _entry(self, start: re.Match[str], kind: str) -> tuple[Entry, int]:
-        entry = _ENTRY.match(self.text, start.start())
-        if entry is None:
+        text = self.text
+        head = _HEAD_AND_KEY.match(text, start.start())
+        if head is None:
             raise _Unsure
-        raw = entry.group()
+        # The fields one after the other, each from where the last ended: the
+        # text is read once, and anything else in it is not a plain entry.
+        fields = []
+        position = head.end()
+        while (field := _FIELD.match(text, position)) is not None:
+            fields.append(Field(key=field[1].strip(), value=field[2]))
+            position = field.end()
+            if field[3] == "}":
+                break
+        else:
+            close = _CLOSE.match(text, position)
+            if close is None:
+                raise _Unsure
+            position = close.end()
+        raw = text[start.start() : position]
         _refuse_line_start_block(raw)
-        start_line = self._line(start.start())
-        # The entry is a run of fields: find them one after the other.
-        fields = [
-            Field(key=field[1].strip(), value=field[2])
-            for field in _FIELD.finditer(self.text, entry.end(1) + 1, entry.end())
-        ]
         block = Entry(
-            entry_type=kind, key=entry[1].strip(), fields=fields, start_line=start_line, raw=raw
+            entry_type=kind,
+            key=head[1].strip(),
+            fields=fields,
+            start_line=self._line(start.start()),
+            raw=raw,
         )
-        return block, entry.end()
+        return block, position
 
     def _string(self, start: re.Match[str]) -> tuple[String, int]:
         head = _STRING_HEAD.match(self.text, start.end())
