@@ -1,6 +1,7 @@
 """Run an import's reading in a second process while this one stores what it read.
 
-Reading BibTeX (splitting, macros, LaTeX, names) and storing it (matching,
+Reading BibTeX (splitting, macros, LaTeX, names, then what storing needs
+from each record alone: see `importer._Ready`) and storing it (matching,
 inserts, the search index) each keep a core busy, and a machine has two or
 more. `read_ahead` forks a child that runs the reader and sends its items
 back in batches through a pipe, one batch ahead of the caller: while this
