@@ -10,7 +10,7 @@ regular expression per field reads such an entry in C, and the result is
 built from bibtexparser's own model classes, exactly as its splitter builds
 it: the same keys, raw values, types, `raw` text and block line numbers.
 Fields get no line number (bibtexparser counts one per field, and nothing
-here reads it: counting them cost a tenth of a re-import).
+here reads it: counting them took several percent of a re-import).
 
 Anything else (a `(`-delimited block, an escaped quote, a brace nested deeper
 than `_MAX_DEPTH`, a line inside the entry that starts with `@`, a missing
