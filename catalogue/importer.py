@@ -348,11 +348,14 @@ class _Ready:
     clipped: tuple[dict[str, Any], ...]  # problems: values cut to fit their columns
     index: tuple[str, str, str, str]  # what the search index holds (IndexText.folded)
     title: str  # normalise_title(record.title), for matching
-    block: str  # dedupe_block of the record
+
+    @property
+    def block(self) -> str:
+        """The record's `dedupe_block`."""
+        return self.values["dedupe_block"]
 
     @classmethod
     def of(cls, record: Record) -> _Ready:
-        block = dedupe_block(record.year, record.authors[0].family if record.authors else "")
         values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
         clipped: list[dict[str, Any]] = []
         _clip(record, values, clipped)
@@ -364,7 +367,9 @@ class _Ready:
         values["cited_by"] = citation_count(str(record.fields.get("note", "")))
         values["source_bibtex"] = record.source
         values["source_fingerprint"] = record.fingerprint
-        values["dedupe_block"] = block
+        values["dedupe_block"] = dedupe_block(
+            record.year, record.authors[0].family if record.authors else ""
+        )
         index = search.IndexText(
             article_id=0,  # not known before the article is saved
             title=record.title,
@@ -378,7 +383,6 @@ class _Ready:
             clipped=tuple(clipped),
             index=index.folded(),
             title=normalise_title(record.title),
-            block=block,
         )
 
 
