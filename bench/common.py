@@ -81,7 +81,8 @@ def database_url(kind: str, name: str, workdir: Path, *, keep: bool) -> str:
 
 def drop_database(kind: str, url: str) -> None:
     if kind == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+        # .reserve: the disk space an import keeps for its undo (catalogue/disk_reserve.py).
+        for suffix in ("", "-wal", "-shm", ".reserve"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     else:
         with postgres_admin() as connection:

@@ -154,8 +154,12 @@ def worker(mode: str, path: Path, memory_limit_mb: int, project: Path) -> None:
             _setup_django()
             if mode == "migrate":
                 from django.core.management import call_command
+                from django.db import connection
 
                 call_command("migrate", verbosity=0)
+                # Closing the last connection moves SQLite's write-ahead log
+                # into the file; a copy of the file alone would miss it.
+                connection.close()
                 result = {"seconds": 0.0}
             else:
                 result = _import(path)
