@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -860,17 +861,21 @@ class _Chunk:
 
     def save(self, batch: ImportBatch) -> None:
         column = search.column_of_new_articles()
-        _insert_new(
-            Article,
-            self.created,
-            key="citation_key",
-            computed=column,
-            computed_values=[self.index[id(a)] for a in self.created] if column else None,
-        )
+        with _counted_here():
+            _insert_new(
+                Article,
+                self.created,
+                key="citation_key",
+                computed=column,
+                computed_values=[self.index[id(a)] for a in self.created] if column else None,
+            )
+            created = [(a, self.links[id(a)]) for a in self.created]
+            _insert_links(created)
+            _add_counts(created)
         for article in self.updated.values():
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.relink]
-        _set_links([(a, self.links[id(a)]) for a in [*self.created, *relinked]], new=self.created)
+        _set_links([(a, self.links[id(a)]) for a in relinked])
         indexed = list(self.updated.values()) if column else [*self.created, *self.updated.values()]
         search.write_index((a.pk, *self.index[id(a)]) for a in indexed)
         before = ArticleChange._meta.get_field("before")
@@ -909,12 +914,14 @@ class _Chunk:
         return _fingerprint(_snapshot(article, self.links[id(article)]))
 
 
-def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) -> None:
-    """Give each article exactly these authors (in order) and keywords."""
-    new_ids = {id(a) for a in new}
-    existing = [a for a, _ in articles if id(a) not in new_ids]
-    Authorship.objects.filter(article__in=existing).delete()
-    ArticleKeyword.objects.filter(article__in=existing).delete()
+def _set_links(articles: list[tuple[Article, _Links]]) -> None:
+    """Give each of these saved articles exactly these authors (in order) and keywords."""
+    Authorship.objects.filter(article__in=[a for a, _ in articles]).delete()
+    ArticleKeyword.objects.filter(article__in=[a for a, _ in articles]).delete()
+    _insert_links(articles)
+
+
+def _insert_links(articles: list[tuple[Article, _Links]]) -> None:
     _insert_rows(
         Authorship,
         ("article_id", "author_id", "position"),
@@ -933,6 +940,44 @@ def _set_links(articles: list[tuple[Article, _Links]], *, new: list[Article]) ->
             for keyword_id, kind in sorted(links.keywords)
         ),
     )
+
+
+@contextmanager
+def _counted_here() -> Iterator[None]:
+    """Insert new articles and their links in this block; `_add_counts` counts them.
+
+    On SQLite the insert triggers then leave the article counts and the
+    catalogue version alone (migration 0017): one row trigger per link row
+    cost more than the rest of storing it. Must run inside the chunk's
+    transaction. An error in the block rolls the transaction back, and with
+    it the pause: there is nothing to undo by hand.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("counting paused outside a transaction would outlive it")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalogue_linkcountpause SET paused = 1")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalogue_linkcountpause SET paused = 0")
+
+
+def _add_counts(created: list[tuple[Article, _Links]]) -> None:
+    """Count new articles' links, as migration 0010's triggers would (see `_counted_here`)."""
+    if connection.vendor != "sqlite" or not created:
+        return
+    # Each article once per keyword, whatever the kinds, and once per author.
+    keywords = Counter(k for _, links in created for k in {k for k, _ in links.keywords})
+    authors = Counter(a for _, links in created for a in links.authors)
+    with connection.cursor() as cursor:
+        for table, counts in (("catalogue_keyword", keywords), ("catalogue_author", authors)):
+            cursor.executemany(
+                f"UPDATE {table} SET article_count = article_count + %s WHERE id = %s",
+                [(n, pk) for pk, n in sorted(counts.items())],
+            )
+        cursor.execute("UPDATE catalogue_catalogueversion SET number = number + 1")
 
 
 # Parameters in one INSERT: SQLite allows 32,766, PostgreSQL 65,535.
@@ -1282,5 +1327,5 @@ def _restore(article: Article, before: dict[str, Any]) -> None:
     article.dedupe_block = dedupe_block(article.year, first.family if first else "")
     article.save()
     links = _Links(before["authors"], frozenset((k, kind) for k, kind in before["keywords"]))
-    _set_links([(article, links)], new=[])
+    _set_links([(article, links)])
     search.reindex([article.pk])

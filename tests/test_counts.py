@@ -11,14 +11,17 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
 
+from catalogue import importer
 from catalogue.importer import undo_batch
 from catalogue.models import (
     Article,
     ArticleKeyword,
     Author,
     Authorship,
+    CatalogueVersion,
     ImportBatch,
     Journal,
     Keyword,
@@ -75,6 +78,39 @@ def test_import_counts_each_article_once_per_keyword_author_and_journal(
     assert Keyword.objects.get(slug="humans").article_count == 2
     assert Author.objects.get(family="Kelekis").article_count == 2
     assert Journal.objects.get().article_count == 2
+
+
+def test_import_raises_the_catalogue_version(import_text: Importer) -> None:
+    """On SQLite the importer raises it itself for the rows it counts (migration 0017)."""
+    before = CatalogueVersion.objects.get().number
+    import_text(two_articles())
+    assert CatalogueVersion.objects.get().number > before
+
+
+def test_import_that_fails_mid_chunk_leaves_the_triggers_counting(
+    import_text: Importer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_text(entry("old", title="Kept", keywords="Humans", author="Kelekis, A."))
+    insert_links = importer._insert_links
+
+    def insert_then_fail(articles: list) -> None:
+        insert_links(articles)
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(importer, "_insert_links", insert_then_fail)
+    with pytest.raises(OSError, match="the disk went away"):
+        import_text(two_articles())
+    monkeypatch.undo()
+
+    assert list(Article.objects.values_list("citation_key", flat=True)) == ["old"]
+    assert_counts_are_exact()
+    # Links written afterwards, outside any import, are counted by the triggers.
+    article = Article.objects.create(citation_key="later", title="Later")
+    ArticleKeyword.objects.create(article=article, keyword=Keyword.objects.get(slug="humans"))
+    Authorship.objects.create(article=article, author=Author.objects.get(), position=1)
+    assert_counts_are_exact()
+    assert Keyword.objects.get(slug="humans").article_count == 2
+    assert Author.objects.get().article_count == 2
 
 
 def test_seed_import_counts_its_keywords_authors_and_journal(seeded: ImportBatch) -> None:
@@ -180,6 +216,26 @@ def test_count_triggers_are_in_place() -> None:
         for event in ("insert", "delete", "update")
     } | {f"catalogue_article_journal_count_{event}" for event in ("insert", "delete", "update")}
     assert expected <= names
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's row triggers only")
+def test_insert_triggers_leave_an_imports_new_rows_to_it() -> None:
+    """Migration 0017: the importer counts the links of the articles it creates."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_insert'"
+            " AND sql LIKE '%catalogue_linkcountpause%'"
+        )
+        paused = {name for (name,) in cursor.fetchall()}
+        cursor.execute("SELECT paused FROM catalogue_linkcountpause")
+        assert cursor.fetchall() == [(0,)]
+    assert paused == {
+        "catalogue_articlekeyword_count_insert",
+        "catalogue_authorship_count_insert",
+        "catalogue_article_bump_insert",
+        "catalogue_articlekeyword_bump_insert",
+        "catalogue_authorship_bump_insert",
+    }
 
 
 def test_generated_catalogue_is_counted(db: None) -> None:
