@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from catalogue.importer import CHUNK_SIZE, import_file, undo_batch
+from catalogue.importer import (
+    CHUNK_SIZE,
+    _fingerprint,
+    _Links,
+    _snapshot,
+    import_file,
+    undo_batch,
+)
 from catalogue.models import Article, ArticleChange, Author, ImportBatch, Journal, Keyword
 from catalogue.search import search_articles
 from tests.conftest import entry
@@ -41,6 +48,35 @@ def test_undo_restores_changed_fields_and_links(import_text: Importer) -> None:
     # What only the undone import brought in is gone; what the first import made stays.
     assert list(Author.objects.values_list("family", flat=True)) == ["First"]
     assert list(Keyword.objects.values_list("name", flat=True)) == ["old"]
+
+
+def test_a_created_articles_record_of_change_fingerprints_it_as_stored(
+    import_text: Importer, seed_bytes: bytes
+) -> None:
+    """An undo tells edits since the import by this fingerprint: it must be of
+    the article as stored, not only as the importer meant to store it."""
+    text = (
+        seed_bytes.decode()
+        + entry(
+            "odd",
+            title='{\\"U}ber Gr{\\"o}{\\ss}e \\& <b>\u202eDaten</b>',
+            author='M{\\"u}ller, J. and {World Health Organization}',
+            keywords="x; y; x",
+            author_keywords="X",
+            journal="J",
+            note="cited By 3",
+            eprint="2101.00001",
+            month="mar",
+            year="",
+        )
+        + entry("bare", title="Bare")
+    )
+    import_text(text)
+    changes = ArticleChange.objects.select_related("article")
+    assert changes.count() == 3
+    for change in changes:
+        article = change.article
+        assert change.after == _fingerprint(_snapshot(article, _Links.of(article))), article
 
 
 def test_undo_keeps_articles_edited_since_and_says_why(import_text: Importer) -> None:
