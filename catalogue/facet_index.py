@@ -53,6 +53,7 @@ from catalogue.models import (
     FacetBitmap,
     ImportBatch,
     Keyword,
+    lock_catalogue_writes,
 )
 from catalogue.search import matching_ids
 
@@ -497,6 +498,10 @@ def _store(index: FacetIndex) -> None:
     ]
     rows += [row(BY_ARTICLE, facet, links) for facet, links in index.by_article.items()]
     with transaction.atomic():
+        # Two workers can build at once. On PostgreSQL the second's delete
+        # would not see the first's uncommitted rows, and its insert would
+        # then fail on `one_bitmap_per_value`: one writer at a time.
+        lock_catalogue_writes()
         FacetBitmap.objects.all().delete()
         FacetBitmap.objects.bulk_create(rows, batch_size=500)
     logger.info("facet index: %d bitmaps at version %d", len(rows), index.version)

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
+from catalogue import facet_index
 from catalogue.importer import import_bibtex, undo_batch
-from catalogue.models import Article, Author, ImportBatch, Journal, Keyword
+from catalogue.models import Article, Author, FacetBitmap, ImportBatch, Journal, Keyword
 from tests.conftest import entry
 
 # Long enough for the second import to reach its first lookup, and to be
@@ -132,3 +133,14 @@ def test_an_import_waits_for_an_undo_that_removes_its_authors() -> None:
     assert sorted(Article.objects.values_list("citation_key", flat=True)) == ["later0", "later1"]
     assert Author.objects.count() == 3
     assert sorted(Author.objects.values_list("article_count", flat=True)) == [2, 2, 2]
+
+
+def test_two_facet_index_builds_at_once_both_store_their_index() -> None:
+    """Each worker's web processes queue a build; two workers may run one each."""
+    import_bibtex(shared_entries("built", 3), source_name="built.bib")
+
+    errors = while_uncommitted(facet_index.build, facet_index.build)
+
+    assert errors == []
+    assert FacetBitmap.objects.filter(facet="all").count() == 1
+    assert facet_index.current() is not None
