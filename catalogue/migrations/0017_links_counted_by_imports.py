@@ -4,7 +4,8 @@ The row triggers of 0010 and 0012 run three statements for every link row
 inserted: a lookup for another row of the same pair, an UPDATE of the
 keyword's or author's `article_count` (and of its index), and an UPDATE of
 the catalogue version. An import of 100,000 articles inserts some 1,300,000
-link rows; with those triggers it took 46 s to store rather than 42.
+link rows. Counted once a chunk instead, storing 100,158 entries took 19.8 s
+of SQL rather than 21.4 (44.2 s in all rather than 45.4).
 
 The one row of `catalogue_linkcountpause` says whether the connection that
 holds the write lock counts the rows it inserts itself. Only the importer
