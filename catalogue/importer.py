@@ -861,17 +861,17 @@ class _Chunk:
 
     def save(self, batch: ImportBatch) -> None:
         column = search.column_of_new_articles()
-        with _counted_here():
-            _insert_new(
-                Article,
-                self.created,
-                key="citation_key",
-                computed=column,
-                computed_values=[self.index[id(a)] for a in self.created] if column else None,
-            )
-            created = [(a, self.links[id(a)]) for a in self.created]
-            _insert_links(created)
-            _add_counts(created)
+        created = [(a, self.links[id(a)]) for a in self.created]
+        if created:
+            with _counted_here([links for _, links in created]):
+                _insert_new(
+                    Article,
+                    self.created,
+                    key="citation_key",
+                    computed=column,
+                    computed_values=[self.index[id(a)] for a in self.created] if column else None,
+                )
+                _insert_links(created)
         for article in self.updated.values():
             article.save()
         relinked = [a for a in self.updated.values() if id(a) in self.relink]
@@ -916,8 +916,9 @@ class _Chunk:
 
 def _set_links(articles: list[tuple[Article, _Links]]) -> None:
     """Give each of these saved articles exactly these authors (in order) and keywords."""
-    Authorship.objects.filter(article__in=[a for a, _ in articles]).delete()
-    ArticleKeyword.objects.filter(article__in=[a for a, _ in articles]).delete()
+    saved = [article for article, _ in articles]
+    Authorship.objects.filter(article__in=saved).delete()
+    ArticleKeyword.objects.filter(article__in=saved).delete()
     _insert_links(articles)
 
 
@@ -943,14 +944,15 @@ def _insert_links(articles: list[tuple[Article, _Links]]) -> None:
 
 
 @contextmanager
-def _counted_here() -> Iterator[None]:
-    """Insert new articles and their links in this block; `_add_counts` counts them.
+def _counted_here(links: list[_Links]) -> Iterator[None]:
+    """Insert new articles with these links in this block, then count them.
 
-    On SQLite the insert triggers then leave the article counts and the
-    catalogue version alone (migration 0017): one row trigger per link row
-    cost more than the rest of storing it. Must run inside the chunk's
-    transaction. An error in the block rolls the transaction back, and with
-    it the pause: there is nothing to undo by hand.
+    On SQLite the insert triggers leave the article counts and the catalogue
+    version alone in the block (migration 0017): one row trigger per link
+    row cost more than the rest of storing it. Afterwards each keyword and
+    author gets its new articles at once, and the version goes up once.
+    Must run inside the chunk's transaction: an error in the block rolls it
+    back, and the pause with it. PostgreSQL's statement triggers count.
     """
     if connection.vendor != "sqlite":
         yield
@@ -960,18 +962,11 @@ def _counted_here() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE catalogue_linkcountpause SET paused = 1")
     yield
+    # Each article once per keyword, whatever the kinds, and once per author.
+    keywords = Counter(k for article in links for k in {k for k, _ in article.keywords})
+    authors = Counter(a for article in links for a in article.authors)
     with connection.cursor() as cursor:
         cursor.execute("UPDATE catalogue_linkcountpause SET paused = 0")
-
-
-def _add_counts(created: list[tuple[Article, _Links]]) -> None:
-    """Count new articles' links, as migration 0010's triggers would (see `_counted_here`)."""
-    if connection.vendor != "sqlite" or not created:
-        return
-    # Each article once per keyword, whatever the kinds, and once per author.
-    keywords = Counter(k for _, links in created for k in {k for k, _ in links.keywords})
-    authors = Counter(a for _, links in created for a in links.authors)
-    with connection.cursor() as cursor:
         for table, counts in (("catalogue_keyword", keywords), ("catalogue_author", authors)):
             cursor.executemany(
                 f"UPDATE {table} SET article_count = article_count + %s WHERE id = %s",
