@@ -1013,12 +1013,24 @@ def _insert_rows(
     batch = list(rows)
     if not batch:
         return
-    if connection.vendor == "postgresql" and computed is None:
+    if connection.vendor == "postgresql":
         # One array a column, unnested: PostgreSQL parses and plans one short
         # statement for all the rows, where rows of VALUES made it plan 30,000
-        # parameters at a time. Keyword links of 20,000 articles: 2.1 s, not 8.0.
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-        sql = f"{head.removesuffix(' VALUES ')} SELECT * FROM unnest({arrays}){tail}"
+        # parameters at a time. Keyword links of 20,000 articles: 2.1 s, not 8.0;
+        # the articles, whose computed column reads its texts from the
+        # unnested columns, 10.0 s, not 13.0.
+        types = [f.db_type(connection) for f in fields]
+        if computed is not None:
+            types += ["text"] * computed.sql.count("%s")
+        unnested = [f"c{i}" for i in range(len(types))]
+        selected = unnested[: len(fields)]
+        if computed is not None:
+            selected.append(computed.sql % tuple(unnested[len(fields) :]))
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        sql = (
+            f"{head.removesuffix(' VALUES ')} SELECT {', '.join(selected)}"
+            f" FROM unnest({arrays}) AS u({', '.join(unnested)}){tail}"
+        )
         with connection.cursor() as cursor:
             cursor.execute(sql, [list(column) for column in zip(*batch, strict=True)])
         return
