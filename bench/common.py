@@ -22,6 +22,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def setup_django_on_sqlite(database: Path, project: Path) -> None:
+    """Django as a production worker runs it (DEBUG off), on this SQLite file."""
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{database}",
+        DJANGO_SETTINGS_MODULE="catalogue.settings",
+        DEBUG="0",
+        SECRET_KEY="bench-only-not-secret",
+        LOG_LEVEL="WARNING",
+    )
+    sys.path.insert(0, str(project.resolve()))
+    import django
+
+    django.setup()
+
+
 def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://", "pgsql://"))
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import setup_django_on_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,19 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="catalogue-profile-") as tmp:
-        os.environ.update(
-            DATABASE_URL=f"sqlite:///{tmp}/profile.sqlite3",
-            DJANGO_SETTINGS_MODULE="catalogue.settings",
-            DEBUG="0",
-            SECRET_KEY="bench-only-not-secret",
-            LOG_LEVEL="WARNING",
-        )
-        sys.path.insert(0, str(args.project.resolve()))
+        setup_django_on_sqlite(Path(tmp) / "profile.sqlite3", args.project)
         import logging
 
-        import django
-
-        django.setup()
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
