@@ -15,7 +15,7 @@ from catalogue.bibtex import (
     iter_bibtex,
     read_bibtex,
 )
-from catalogue.bibtex.stream import _Chunker
+from catalogue.bibtex.stream import _Chunker, _Surveyor
 
 
 def entry(key: str, **fields: str) -> str:
@@ -120,6 +120,19 @@ def test_repeated_key_is_found_across_chunks() -> None:
     assert records[-1].warnings == (
         "the key 'dup' is also used (as 'Dup') by the entry on line 1; both entries are kept",
     )
+
+
+def test_keys_whose_hashes_share_bits_are_not_taken_for_repeated_keys() -> None:
+    surveyor = _Surveyor()
+    # Four keys: a bitmap of 512 bits, in which 5 and 5 + 512 fall on one bit.
+    surveyor.hashes.extend([5, 5 + 512, -7, -7])
+    assert surveyor.repeated == frozenset({-7})
+
+
+def test_repeated_keys_are_found_among_a_hundred_thousand() -> None:
+    surveyor = _Surveyor()
+    surveyor.feed("".join(f"@article{{key{i % 99_000},\n}}\n" for i in range(100_000)), final=True)
+    assert surveyor.repeated == {hash(f"key{i}") for i in range(1_000)}
 
 
 def test_count_entries_counts_entry_lines_only(tmp_path: Path) -> None:
