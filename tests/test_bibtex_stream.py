@@ -126,13 +126,53 @@ def test_keys_whose_hashes_share_bits_are_not_taken_for_repeated_keys() -> None:
     surveyor = _Surveyor()
     # Four keys: a bitmap of 512 bits, in which 5 and 5 + 512 fall on one bit.
     surveyor.hashes.extend([5, 5 + 512, -7, -7])
-    assert surveyor.repeated == frozenset({-7})
+    assert surveyor.repeated() == frozenset({-7})
+
+
+def many_keys(count: int, distinct: int) -> str:
+    """`count` entry heads whose keys cycle through `distinct` keys."""
+    return "".join(f"@article{{key{i % distinct},\n}}\n" for i in range(count))
 
 
 def test_repeated_keys_are_found_among_a_hundred_thousand() -> None:
     surveyor = _Surveyor()
-    surveyor.feed("".join(f"@article{{key{i % 99_000},\n}}\n" for i in range(100_000)), final=True)
-    assert surveyor.repeated == {hash(f"key{i}") for i in range(1_000)}
+    surveyor.feed(many_keys(100_000, 99_000), final=True)
+    assert surveyor.repeated() == {hash(f"key{i}") for i in range(1_000)}
+
+
+def test_keys_set_aside_in_files_are_counted_share_by_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_Surveyor, "HASHES_IN_MEMORY", 10_000)
+    surveyor = _Surveyor()
+    text = many_keys(100_000, 99_000)
+    # Fed in pieces, so that hashes go to the files several times, the last
+    # ones only when counted.
+    for start in range(0, len(text), 150_001):
+        surveyor.feed(text[start : start + 150_001])
+    surveyor.feed("", final=True)
+    assert surveyor.shares
+    files = list(surveyor.shares)
+    assert surveyor.repeated() == {hash(f"key{i}") for i in range(1_000)}
+    assert all(file.closed for file in files)
+
+
+def test_a_file_read_with_keys_set_aside_warns_of_each_repeated_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_Surveyor, "HASHES_IN_MEMORY", 50)
+    # Four lines an entry: k7 starts on line 29, k250 on line 1001.
+    keys = [f"k{i}" for i in range(300)] + ["K7", "k250", "k7"]
+    text = "".join(entry(key, title=f"Title {n}") for n, key in enumerate(keys))
+    records = list(iter_bibtex(io.BytesIO(text.encode())))
+    warned = {r.key: r.warnings for r in records if r.warnings}
+    assert warned == {
+        "K7": (
+            "the key 'K7' is also used (as 'k7') by the entry on line 29; both entries are kept",
+        ),
+        "k250": ("the key 'k250' is also used by the entry on line 1001; both entries are kept",),
+        "k7": ("the key 'k7' is also used by the entry on line 29; both entries are kept",),
+    }
 
 
 def test_count_entries_counts_entry_lines_only(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import codecs
 import gc
 import os
 import re
+import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -113,14 +114,25 @@ def _decoded(blocks: Iterable[bytes], encoding: str, errors: str) -> Iterator[st
 
 
 class _Surveyor:
-    """Collects crossref targets and repeated keys from text pieces, line by line."""
+    """Collects crossref targets and repeated keys from text pieces, line by line.
+
+    Every key's hash is kept (8 bytes each) to find those used more than
+    once. Up to `HASHES_IN_MEMORY` of them stay in memory; then they go to
+    temporary files, each hash to one of `SHARES` by its top bits, so that a
+    file of any size is counted one share at a time (a key's copies all go
+    to the same share). A million keys stay in memory; ten million would
+    otherwise have taken 80 MB, and 128 more for the bitmap of `repeated`.
+    """
+
+    HASHES_IN_MEMORY = 1 << 20
+    SHARES = 16  # the top 4 bits of a hash
 
     def __init__(self) -> None:
         self.tail = "\n"  # the text after the last newline, read with the next piece
         self.targets: set[str] = set()
-        # Hashes of every key, 8 bytes each: a set of a million Python ints
-        # would take 70 MB for the whole import.
+        # A set of a million Python ints would take 70 MB: an array, 8 MB.
         self.hashes = array("q")
+        self.shares: list[BinaryIO] = []
         self.has_text = False
 
     def feed(self, piece: str, *, final: bool = False) -> None:
@@ -137,6 +149,8 @@ class _Surveyor:
         self.hashes.extend(
             hash(clean_key(match.group(1)).casefold()) for match in _HEAD.finditer(lines)
         )
+        if len(self.hashes) >= self.HASHES_IN_MEMORY:
+            self._set_aside()
 
     def _find_crossrefs(self, text: str) -> None:
         """Add the keys that `crossref` fields in `text` name, the field in any letter case.
@@ -157,28 +171,56 @@ class _Surveyor:
             self.targets.update(match.group(1).casefold() for match in _CROSSREF.finditer(line))
             at = lowered.find(b"crossref", end)
 
-    @property
-    def repeated(self) -> frozenset[int]:
-        """Hashes of the keys used more than once.
-
-        Sorting the hashes, or a set of them, would hold each as a Python int
-        for a moment: 40 MB or more for a million keys, the reading process's
-        peak. A bitmap of 64 bits a key (8 MB for a million) instead finds
-        the hashes that may repeat, about one in 64 besides those that do,
-        and only those are counted.
-        """
-        bits = 1 << (64 * len(self.hashes)).bit_length()
-        bitmap = bytearray(bits // 8 or 1)
-        maybe = set()
+    def _set_aside(self) -> None:
+        """Append the hashes in memory to the temporary files, each to its share's."""
+        if not self.shares:
+            # Closed by `repeated`; if the survey fails first, with the surveyor.
+            self.shares = [tempfile.TemporaryFile() for _ in range(self.SHARES)]  # noqa: SIM115
+        shares = [array("q") for _ in range(self.SHARES)]
         for key_hash in self.hashes:
-            bit = key_hash & (bits - 1)
-            if bitmap[bit >> 3] & (1 << (bit & 7)):
-                maybe.add(key_hash)
-            else:
-                bitmap[bit >> 3] |= 1 << (bit & 7)
-        del bitmap
-        counts = Counter(key_hash for key_hash in self.hashes if key_hash in maybe)
-        return frozenset(key_hash for key_hash, uses in counts.items() if uses > 1)
+            shares[(key_hash >> 60) & (self.SHARES - 1)].append(key_hash)
+        for share, file in zip(shares, self.shares, strict=True):
+            share.tofile(file)
+        self.hashes = array("q")
+
+    def repeated(self) -> frozenset[int]:
+        """Hashes of the keys used more than once (once all the text is fed)."""
+        if not self.shares:
+            return _repeated_among(self.hashes)
+        self._set_aside()
+        found: set[int] = set()
+        for file in self.shares:
+            with file:
+                file.seek(0)
+                share = array("q")
+                share.frombytes(file.read())
+            found |= _repeated_among(share)
+        self.shares = []
+        return frozenset(found)
+
+
+def _repeated_among(hashes: array[int]) -> frozenset[int]:
+    """The hashes that occur more than once in `hashes`.
+
+    Sorting the hashes, or a set of them, would hold each as a Python int
+    for a moment: 40 MB or more for a million keys, the reading process's
+    peak. A bitmap of 64 bits a key (8 MB for a million) instead finds
+    the hashes that may repeat, about one in 64 besides those that do,
+    and only those are counted. The bitmap takes a hash's low bits, and
+    `_Surveyor`'s shares its top bits.
+    """
+    bits = 1 << (64 * len(hashes)).bit_length()
+    bitmap = bytearray(bits // 8 or 1)
+    maybe = set()
+    for key_hash in hashes:
+        bit = key_hash & (bits - 1)
+        if bitmap[bit >> 3] & (1 << (bit & 7)):
+            maybe.add(key_hash)
+        else:
+            bitmap[bit >> 3] |= 1 << (bit & 7)
+    del bitmap
+    counts = Counter(key_hash for key_hash in hashes if key_hash in maybe)
+    return frozenset(key_hash for key_hash, uses in counts.items() if uses > 1)
 
 
 def _survey_text(pieces: Iterable[str]) -> _Surveyor:
@@ -233,7 +275,7 @@ def _survey(file: BinaryIO, start: int) -> _Survey:
         encoding=encoding,
         errors=errors,
         targets=frozenset(surveyor.targets),
-        repeated=surveyor.repeated,
+        repeated=surveyor.repeated(),
         problem=problem,
     )
 
@@ -539,7 +581,7 @@ def read_bibtex(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParseResult:
         encoding="",
         errors="",
         targets=frozenset(surveyor.targets),
-        repeated=surveyor.repeated,
+        repeated=surveyor.repeated(),
     )
     result = ParseResult()
     for item in _read(pieces, survey, limits):
