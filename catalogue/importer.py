@@ -310,7 +310,7 @@ def _undo_failed_import(batch: ImportBatch, heartbeat: Any, message: str) -> Non
         batch.changes.all().delete()
         batch.processed_entries = 0
         batch.created_count = batch.updated_count = batch.unchanged_count = 0
-        batch.failed_count = 0
+        batch.failed_count = batch.warning_count = 0
         batch.problems = []
         batch.status = ImportBatch.Status.FAILED
         batch.error = message[:2000]
@@ -485,8 +485,7 @@ class _BatchWriter:
         batch.created_count += len(chunk.created)
         batch.updated_count += len(chunk.updated)
         batch.unchanged_count += chunk.unchanged + unchanged
-        batch.failed_count += sum(1 for p in self.problems if p["severity"] == "error")
-        batch.problems = [*batch.problems, *self.problems]
+        batch.add_problems(self.problems)
 
     def _note_known(self, item: Known) -> None:
         """Warn about a second copy of an entry the catalogue already holds."""
@@ -1178,7 +1177,9 @@ class Preview:
     updates: list[dict[str, Any]] = field(default_factory=list)
     duplicate_count: int = 0
     duplicates: list[dict[str, Any]] = field(default_factory=list)
+    failure_count: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    warning_count: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
 
@@ -1219,7 +1220,12 @@ class Preview:
 
     def add_problems(self, problems: list[dict[str, Any]]) -> None:
         for problem in problems:
-            bucket = self.failures if problem["severity"] == "error" else self.warnings
+            if problem["severity"] == "error":
+                self.failure_count += 1
+                bucket = self.failures
+            else:
+                self.warning_count += 1
+                bucket = self.warnings
             if len(bucket) < PREVIEW_LIST_LIMIT:
                 bucket.append(problem)
             else:

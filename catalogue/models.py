@@ -9,6 +9,7 @@ said is lost.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,8 @@ from catalogue.bibtex.records import Person
 from catalogue.bibtex.text import fold, normalise_person
 
 SLUG_LENGTH = 200
+# An import batch lists this many of its errors, and as many warnings; it counts all.
+PROBLEMS_LISTED = 1_000
 
 
 def unique_slugs(model: type[models.Model], texts: list[str]) -> list[str]:
@@ -279,7 +282,9 @@ class ImportBatch(models.Model):
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
-    failed_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)  # entries with an error
+    warning_count = models.PositiveIntegerField(default=0)
+    # The first PROBLEMS_LISTED errors and as many warnings, in file order:
     # [{"line": 12, "key": "smith2020", "message": "...", "severity": "error"}, ...]
     problems = models.JSONField(default=list, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
@@ -314,6 +319,34 @@ class ImportBatch(models.Model):
     @property
     def warnings(self) -> list[dict[str, Any]]:
         return [p for p in self.problems if p.get("severity") != "error"]
+
+    @property
+    def unlisted_errors(self) -> int:
+        return max(0, self.failed_count - len(self.errors))
+
+    @property
+    def unlisted_warnings(self) -> int:
+        return max(0, self.warning_count - len(self.warnings))
+
+    def add_problems(self, problems: list[dict[str, Any]]) -> None:
+        """Count these problems, and list them while fewer than PROBLEMS_LISTED of their kind are.
+
+        A file with a warning on each of a million entries would otherwise
+        make a list that the import holds and writes again with every chunk.
+        """
+        listed = Counter(p.get("severity") == "error" for p in self.problems)
+        kept = []
+        for problem in problems:
+            is_error = problem["severity"] == "error"
+            if is_error:
+                self.failed_count += 1
+            else:
+                self.warning_count += 1
+            if listed[is_error] < PROBLEMS_LISTED:
+                listed[is_error] += 1
+                kept.append(problem)
+        if kept:
+            self.problems = [*self.problems, *kept]
 
     @property
     def is_running(self) -> bool:

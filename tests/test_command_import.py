@@ -62,3 +62,20 @@ def test_dry_run_names_each_possible_duplicates_other_entry_once(tmp_path: Path)
         "  possible duplicate: line 15 (twice): the same record as the entry on line 11;"
         " this copy was skipped",
     ]
+
+
+def test_command_says_how_many_problems_it_does_not_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("catalogue.models.PROBLEMS_LISTED", 2)
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "".join(entry(f"w{i}", title="T", volume="9" * 300) for i in range(5))
+        + "".join(entry(f"e{i}", year="2020") for i in range(3))
+    )
+    output = run(str(path))
+    assert "5 created, 0 updated, 0 unchanged, 3 failed" in output
+    assert output.count("warning: line") == 2
+    assert output.count("error: line") == 2
+    assert "… and 1 more error, not listed" in output
+    assert "… and 3 more warnings, not listed" in output

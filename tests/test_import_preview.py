@@ -107,3 +107,16 @@ def test_preview_lists_failures_with_line_and_reason(db: None) -> None:
     )
     assert [(f["line"], f["key"]) for f in result.failures] == [(4, "bad"), (7, "untitled")]
     assert result.new == 1
+
+
+def test_preview_counts_every_problem_beyond_those_it_lists(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("catalogue.importer.PREVIEW_LIST_LIMIT", 2)
+    text = "".join(entry(f"w{i}", title="T", volume="9" * 300) for i in range(5))
+    text += "".join(entry(f"e{i}", year="2020") for i in range(3))
+    result = preview(text)
+    assert (result.failure_count, result.warning_count) == (3, 5)
+    assert [f["key"] for f in result.failures] == ["e0", "e1"]
+    assert [w["key"] for w in result.warnings] == ["w0", "w1"]
+    assert result.truncated

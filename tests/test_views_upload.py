@@ -128,3 +128,28 @@ def test_import_report_page_needs_the_permission(
     batch = imported(importer_client, seed_bytes)
     assert importer_client.get(f"/imports/{batch.pk}/").status_code == 200
     assert client.get(f"/imports/{batch.pk}/").status_code == 302
+
+
+def test_import_report_lists_the_first_problems_and_counts_them_all(
+    importer_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("catalogue.models.PROBLEMS_LISTED", 3)
+    monkeypatch.setattr("catalogue.importer.PREVIEW_LIST_LIMIT", 3)
+    monkeypatch.setattr("catalogue.importer.CHUNK_SIZE", 4)  # problems from several chunks
+    # Seven entries shortened with a warning, then five without a title.
+    text = "".join(entry(f"w{i}", title="T", volume="9" * 300) for i in range(7))
+    text += "".join(entry(f"e{i}", year="2020") for i in range(5))
+    upload(importer_client, text.encode())
+    preview_page = importer_client.get(ImportBatch.objects.get().get_absolute_url())
+    assert "<dt>Cannot be imported</dt><dd>5</dd>" in preview_page.content.decode()
+    assert "7 warnings (the entries would be imported)" in preview_page.content.decode()
+    importer_client.post(f"{ImportBatch.objects.get().get_absolute_url()}import/")
+    batch = ImportBatch.objects.get()
+    assert (batch.failed_count, batch.warning_count) == (5, 7)
+    assert [p["key"] for p in batch.errors] == ["e0", "e1", "e2"]
+    assert [p["key"] for p in batch.warnings] == ["w0", "w1", "w2"]
+    html = importer_client.get(f"/imports/{batch.pk}/").content.decode()
+    assert "The first 3 of 5 are listed." in html
+    assert "7 warnings (the entries were imported)" in html
+    assert "The first 3 of 7 are listed." in html
+    assert "<code>e3</code>" not in html

@@ -82,6 +82,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     style(f"  {problem['severity']}: {where}{key}: {problem['message']}")
                 )
+            for unlisted, kind in (
+                (batch.unlisted_errors, "error"),
+                (batch.unlisted_warnings, "warning"),
+            ):
+                if unlisted:
+                    plural = "" if unlisted == 1 else "s"
+                    self.stdout.write(f"  … and {unlisted} more {kind}{plural}, not listed")
         if unreadable:
             raise CommandError(
                 f"{len(unreadable)} file(s) could not be read: " + "; ".join(unreadable)
@@ -91,7 +98,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{path}: would create {preview.new}, update {preview.updated}, "
             f"leave {preview.unchanged} unchanged; {preview.duplicate_count} possible "
-            f"duplicate(s), {len(preview.failures)} failed (dry run: nothing was written)"
+            f"duplicate(s), {preview.failure_count} failed (dry run: nothing was written)"
         )
         for update in preview.updates:
             fields = ", ".join(update["changes"]) or "authors or keywords"
