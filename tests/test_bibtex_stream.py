@@ -96,8 +96,60 @@ def test_crossref_parent_after_the_child_in_a_later_chunk() -> None:
     assert read_bibtex(text).records[0].key == "child"
 
 
+def test_children_beyond_the_waiting_limit_free_their_parents_read_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("catalogue.bibtex.stream.WAITING_LIMIT", 100)
+    # BibTeX's order: every parent after its children (3,000 of them, about
+    # 6 MB: a chunk is at most 3); the parents' field uses a macro defined
+    # after the children, before the parents.
+    children = "".join(
+        entry(f"c{i}", title=f"Paper {i}", crossref=f"conf{i % 3}", note=PAD).replace(
+            "@article", "@inproceedings"
+        )
+        for i in range(3_000)
+    )
+    parents = "@string{acm = {ACM Press}}\n\n" + "".join(
+        f"@proceedings{{conf{n}, title = {{Proc. {n}}}, year = {2000 + n}, publisher = acm}}\n\n"
+        for n in range(3)
+    )
+    items = list(iter_bibtex(io.BytesIO((children + parents).encode())))
+    # The first chunk's children waited, then the parents were read ahead:
+    # those after that did not wait, and came out in file order.
+    keys = [r.key for r in items]  # type: ignore[union-attr]
+    assert keys[-1_003:] == [*(f"c{i}" for i in range(2_000, 3_000)), "conf0", "conf1", "conf2"]
+    assert sorted(keys) == sorted([*(f"c{i}" for i in range(3_000)), "conf0", "conf1", "conf2"])
+    children_read = [r for r in items if r.key.startswith("c") and r.key[1].isdigit()]  # type: ignore[union-attr]
+    assert {(r.fields["booktitle"], r.year, r.publisher) for r in children_read} == {  # type: ignore[union-attr]
+        ("Proc. 0", 2000, "ACM Press"),
+        ("Proc. 1", 2001, "ACM Press"),
+        ("Proc. 2", 2002, "ACM Press"),
+    }
+    assert all(r.warnings == () for r in items)  # type: ignore[union-attr]
+
+
+def test_read_ahead_parents_in_parentheses_are_found_and_missing_ones_warned_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("catalogue.bibtex.stream.WAITING_LIMIT", 100)
+    children = "".join(
+        entry(f"c{i}", title=f"Paper {i}", crossref="conf" if i % 2 else "gone", note=PAD)
+        for i in range(3_000)
+    )
+    parent = "@proceedings(conf, title = {Proc.}, year = 2020)\n"
+    items = list(iter_bibtex(io.BytesIO((children + parent).encode())))
+    keys = [r.key for r in items]  # type: ignore[union-attr]
+    assert keys[-1_001:] == [*(f"c{i}" for i in range(2_000, 3_000)), "conf"]
+    by_key = {r.key: r for r in items}  # type: ignore[union-attr]
+    assert (by_key["c1"].year, by_key["c1"].warnings) == (2020, ())
+    assert (by_key["c2"].year, by_key["c2"].warnings) == (
+        None,
+        ("crossref 'gone': no entry with that key",),
+    )
+
+
 @pytest.mark.parametrize("name", ["crossref", "Crossref", "CrossRef", "CROSSREF", "cRoSsReF"])
-def test_crossref_in_any_letter_case_waits_for_a_parent_further_on(name: str) -> None:
+def test_crossref_in_any_letter_case_finds_a_parent_further_on(name: str) -> None:
     child = entry("child", title="A Paper", **{name: "Conf"}).replace("@article", "@inproceedings")
     parent = entry("conf", title="Proc. of Conf", year="2020").replace("@article", "@proceedings")
     records = read_bibtex(child + parent).records
@@ -108,7 +160,7 @@ def test_crossref_in_any_letter_case_waits_for_a_parent_further_on(name: str) ->
     assert records[0].warnings == ()
 
 
-def test_crossref_child_whose_parent_never_comes_is_warned_at_the_end() -> None:
+def test_crossref_child_whose_parent_never_comes_is_warned() -> None:
     text = entry("child", crossref="Gone") + entry("other", title="x", crossref="gone")
     records = read_bibtex(text + entry("a", title="y")).records
     assert records[0].warnings == ("crossref 'Gone': no entry with that key",)

@@ -46,7 +46,7 @@ from .latex import latex_to_unicode
 from .limits import Limits
 from .names import parse_names
 from .records import Keyword, Known, Person, Problem, Record
-from .split import split_blocks
+from .split import _HEAD_AND_KEY, split_blocks
 from .text import collapse_whitespace
 
 # Fields holding lists of names, capped at `Limits.max_authors`.
@@ -142,6 +142,10 @@ _BARE = re.compile(r'[^\s#{}"]+')
 _SPACE = re.compile(r"\s*")
 _MISSING_COMMA = re.compile(r'(?P<name>[^\s=#{}",]+)\s*=\s*(?P<rest>.*)', re.DOTALL)
 _FAILED_KEY = re.compile(r"@\s*\w*\s*[{(]\s*([^,\s{}()=]*)")
+# Where a chunk may define a macro, or hold a block in parentheses, whose
+# key `split._HEAD_AND_KEY` does not read (see `_Reader._may_hold_parents`).
+_STRING_START = re.compile(r"@[ \t]*string[ \t]*[{(]", re.IGNORECASE)
+_PARENTHESISED_START = re.compile(r"@\w*[ \t]*\(")
 # Recovering an entry cut by `@` at a line start: the start of the next
 # ordinary entry (`@type{key,`) bounds the text read again.
 _ENTRY_HEAD = re.compile(r"\n[ \t]*@\w+[ \t]*[{(][ \t]*[^\s,{}()=\"]+[ \t]*,")
@@ -373,6 +377,12 @@ class _Reader:
     crossref parent, and `repeated` the hashes of the case-folded keys used
     more than once; both come from a cheap first pass over the file
     (`catalogue.bibtex.stream`), so only those entries are remembered.
+
+    A child whose parent comes further on waits in `waiting` until the
+    parent is read. With `parents_only`, a reader takes in `@string`s and
+    the entries that `targets` names, and nothing else: its `parents`, read
+    ahead and handed to another reader's `take_parents`, end that reader's
+    waiting (see `stream._read`).
     """
 
     def __init__(
@@ -382,6 +392,7 @@ class _Reader:
         targets: frozenset[str] = frozenset(),
         repeated: frozenset[int] = frozenset(),
         skip: Skip | None = None,
+        parents_only: bool = False,
     ) -> None:
         self.limits = limits
         self.skip = skip
@@ -391,7 +402,9 @@ class _Reader:
         self.repeated = repeated
         self.first_use: dict[str, tuple[str, int]] = {}  # repeated keys only
         self.parents: dict[str, _Entry] = {}
+        self.parents_only = parents_only
         self.waiting: dict[str, list[_Entry]] = {}
+        self.waiting_count = 0
         self.saw_entry = False
         self.saw_text = False
         self.out: list[Record | Problem] = []
@@ -412,6 +425,8 @@ class _Reader:
         `cuts` are (line in `text`, newlines removed there) for values that
         were cut short before the split (see `stream._cut_long_values`).
         """
+        if self.parents_only and not self._may_hold_parents(text):
+            return []
         self.text, self.offset, self.cuts = text, offset, cuts
         self.has_control = bool(_CONTROL.search(text))
         self.skip_to_line = -1
@@ -463,7 +478,7 @@ class _Reader:
         for entries in self.waiting.values():
             for entry in entries:
                 self._emit(entry, self._resolve(entry, [], final=True))
-        self.waiting = {}
+        self.waiting, self.waiting_count = {}, 0
         if self.saw_text and not self.saw_entry:
             self.out.append(
                 Problem(
@@ -490,6 +505,14 @@ class _Reader:
     def _block(self, block: Block) -> None:
         if isinstance(block, DuplicateBlockKeyBlock | DuplicateFieldKeyBlock):
             block = block.ignore_error_block  # type: ignore[assignment]
+        if self.parents_only:
+            if isinstance(block, ParsingFailedBlock) and _is_unexpected_start(block):
+                block = self._recover(block)  # type: ignore[assignment]
+            if isinstance(block, String):
+                self._string(block)
+            elif isinstance(block, Entry) and self._is_unread_parent(clean_key(block.key)):
+                self._entry(block)
+            return
         if isinstance(block, ParsingFailedBlock):
             self.saw_entry = True
             recovered = self._recover(block) if _is_unexpected_start(block) else None
@@ -723,14 +746,51 @@ class _Reader:
             fields=fields,
             warnings=warnings,
         )
-        folded = key.casefold()
-        if folded in self.targets and folded not in self.parents:
-            self.parents[folded] = entry
+        if self._is_unread_parent(key):
+            self.parents[key.casefold()] = entry
+            if self.parents_only:
+                return
             self._settle(entry)
-            for child in self.waiting.pop(folded, ()):
-                self._settle(child)
+            self._settle_waiting(key.casefold())
         else:
             self._settle(entry)
+
+    def _settle_waiting(self, folded: str) -> None:
+        """Settle the children that waited for the parent under `folded`."""
+        children = self.waiting.pop(folded, [])
+        self.waiting_count -= len(children)
+        for child in children:
+            self._settle(child)
+
+    def take_parents(self, parents: dict[str, _Entry]) -> list[Record | Problem | Known]:
+        """Every parent in the file, read ahead (by a `parents_only` reader).
+
+        Returns the waiting children, built: with their parents, or with a
+        warning for a parent that is nowhere in the file. From now on no
+        child waits.
+        """
+        for folded, parent in parents.items():
+            self.parents.setdefault(folded, parent)
+        self.targets = frozenset(self.parents)
+        for folded in list(self.waiting):
+            self._settle_waiting(folded)
+        out, self.out = self._built(self.out), []
+        return out
+
+    def _may_hold_parents(self, text: str) -> bool:
+        """Whether a chunk defines a macro or may hold a parent not read yet.
+
+        The others need not be split.
+        """
+        if _STRING_START.search(text) or _PARENTHESISED_START.search(text):
+            return True
+        heads = _HEAD_AND_KEY.finditer(text)
+        return any(self._is_unread_parent(clean_key(head.group(1))) for head in heads)
+
+    def _is_unread_parent(self, key: str) -> bool:
+        """Whether an entry under `key` is a crossref parent (the first under that key)."""
+        folded = key.casefold()
+        return folded in self.targets and folded not in self.parents
 
     def _check_repeated_key(self, key: str, line: int, warnings: list[str]) -> None:
         folded = key.casefold()
@@ -751,6 +811,7 @@ class _Reader:
             fields = self._resolve(entry, [], final=False)
         except _Wait as wait:
             self.waiting.setdefault(str(wait), []).append(entry)
+            self.waiting_count += 1
             return
         self._emit(entry, fields)
 

@@ -1,6 +1,6 @@
 """Reading a BibTeX file of any size in bounded memory.
 
-`iter_bibtex` reads the file twice, a block of bytes at a time:
+`iter_bibtex` reads the file two or three times, a block of bytes at a time:
 
 1. a survey: the encoding (UTF-8 is checked to the end; a file that is not
    valid UTF-8 is read as Windows-1252 throughout), the keys that some entry
@@ -10,6 +10,8 @@
    of a few MB, and each chunk goes to the reader (`reader._Reader`), which
    carries `@string` macros, crossref parents and repeated keys from one
    chunk to the next.
+3. only if more than `WAITING_LIMIT` children wait for crossref parents
+   further on, the parents, read ahead (`_read_parents`).
 
 `read_bibtex(text)` runs the same machinery over text already in memory.
 
@@ -28,7 +30,7 @@ import re
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +38,26 @@ from typing import AnyStr, BinaryIO
 
 from .encoding import _NUL_LIMIT, UnreadableFile, refuse_binary
 from .limits import DEFAULT_LIMITS, Limits
-from .reader import _BRACE, _CUT_MARK, _ENTRY_HEAD, _FAILED_KEY, Skip, _Reader, clean_key
+from .reader import (
+    _BRACE,
+    _CUT_MARK,
+    _ENTRY_HEAD,
+    _FAILED_KEY,
+    Skip,
+    _Entry,
+    _Reader,
+    clean_key,
+)
 from .records import Known, ParseResult, Problem, Record
 
 Source = str | os.PathLike[str] | BinaryIO
 
 # Bytes read at a time.
 BLOCK_BYTES = 1 << 20
+# Children kept waiting in memory for crossref parents further on, at most:
+# beyond this many, the parents are read ahead (`_read_parents`). A child
+# takes a few KB.
+WAITING_LIMIT = 2_000
 # Characters of whole entries handed to the splitter at a time. A chunk is cut
 # at the last entry start after this many characters have come in, so chunks
 # are 2 to 3 MB; one holding a bigger entry is as big as that entry.
@@ -90,8 +105,18 @@ def _opened(source: Source) -> Iterator[tuple[BinaryIO, int]]:
 
 
 def _blocks(file: BinaryIO, start: int) -> Iterator[bytes]:
-    file.seek(start)
-    while block := file.read(BLOCK_BYTES):
+    """The file's bytes from `start`, a block at a time.
+
+    Each read seeks first, so that two of these can take turns on one file
+    (`_read` reads parents ahead in the middle of the reading proper).
+    """
+    position = start
+    while True:
+        file.seek(position)
+        block = file.read(BLOCK_BYTES)
+        if not block:
+            return
+        position += len(block)
         yield block
 
 
@@ -477,14 +502,43 @@ def _cut_long_values(text: str, limit: int) -> tuple[str, tuple[tuple[int, int],
 
 
 def _read(
-    pieces: Iterable[str], survey: _Survey, limits: Limits, skip: Skip | None = None
+    text: Callable[[], Iterable[str]], survey: _Survey, limits: Limits, skip: Skip | None = None
 ) -> Iterator[Record | Problem | Known]:
+    """Read the text, which `text()` gives from its start each time it is called."""
     if survey.problem is not None:
         yield survey.problem
     reader = _Reader(limits=limits, targets=survey.targets, repeated=survey.repeated, skip=skip)
+    read_ahead = False
+    for items in _read_chunks(reader, text(), limits):
+        yield from items
+        if reader.waiting_count > WAITING_LIMIT and not read_ahead:
+            read_ahead = True
+            yield from reader.take_parents(_read_parents(text(), survey, limits))
+    yield from reader.finish()
+
+
+def _read_parents(pieces: Iterable[str], survey: _Survey, limits: Limits) -> dict[str, _Entry]:
+    """The entries that crossref fields name, by case-folded key, with `@string`s applied.
+
+    One more pass over the text, for files whose children would otherwise
+    wait in memory for parents further on: BibTeX wants each parent after
+    its children, and a DBLP export of 50,000 papers with their proceedings
+    at the end took 320 MB. Only chunks that define a macro or hold a
+    parent are split.
+    """
+    reader = _Reader(limits=limits, targets=survey.targets, parents_only=True)
+    for _ in _read_chunks(reader, pieces, limits):
+        pass  # only the parents are kept; the reading proper reports problems
+    return reader.parents
+
+
+def _read_chunks(
+    reader: _Reader, pieces: Iterable[str], limits: Limits
+) -> Iterator[list[Record | Problem | Known]]:
+    """What `reader` makes of each chunk of the text in turn."""
     for chunk in _Chunker(limits).chunks(pieces):
         if isinstance(chunk, Problem):
-            yield chunk
+            yield [chunk]
             continue
         line, text = chunk
         cuts: tuple[tuple[int, int], ...] = ()
@@ -500,8 +554,7 @@ def _read(
             if collecting:
                 gc.enable()
         del text
-        yield from items
-    yield from reader.finish()
+        yield items
 
 
 def iter_bibtex(
@@ -511,8 +564,9 @@ def iter_bibtex(
 
     `source` is a path or a seekable binary file opened for reading (read
     from its current position). Memory stays bounded whatever the file's
-    size: the file is read twice, a block at a time. A child entry whose
-    crossref parent comes later is yielded when the parent has been read.
+    size: the file is read two or three times, a block at a time. A child
+    entry whose crossref parent comes further on is yielded once the parent
+    has been read, or read ahead (see the module's docstring).
     Raises `UnreadableFile` (before yielding anything) for an empty or
     binary file. `skip`, given a chunk's fingerprints, returns those the
     caller already holds: those entries come out as `Known`, not decoded.
@@ -524,8 +578,11 @@ def iter_bibtex(
     """
     with _opened(source) as (file, start):
         survey = _survey(file, start)
-        blocks = _blocks(file, start)
-        yield from _read(_decoded(blocks, survey.encoding, survey.errors), survey, limits, skip)
+
+        def text() -> Iterator[str]:
+            return _decoded(_blocks(file, start), survey.encoding, survey.errors)
+
+        yield from _read(text, survey, limits, skip)
 
 
 def count_entries(source: Source) -> int:
@@ -584,7 +641,7 @@ def read_bibtex(text: str, *, limits: Limits = DEFAULT_LIMITS) -> ParseResult:
         repeated=surveyor.repeated(),
     )
     result = ParseResult()
-    for item in _read(pieces, survey, limits):
+    for item in _read(lambda: pieces, survey, limits):
         if isinstance(item, Record):
             result.records.append(item)
         else:
