@@ -351,3 +351,22 @@ def test_joiners_stay_in_titles_but_bidi_overrides_go() -> None:
     record = read_bibtex("@article{k, title = {\u0645\u06cc\u200c\u0634\u0648\u062f \u202eX}}")
     assert record.records[0].title == "\u0645\u06cc\u200c\u0634\u0648\u062f X"
     assert record.records[0].warnings == ("removed control or invisible characters from title",)
+
+
+def test_keys_used_twice_beyond_the_limit_are_warned_without_naming_the_other() -> None:
+    text = "".join(f"@book{{{key}, title = {{T}}}}\n" for key in ["a", "b", "a", "c", "c", "b"])
+    records = read_bibtex(text, limits=Limits(max_repeated_keys=2)).records
+    assert [r.warnings for r in records] == [
+        (),
+        (),
+        ("the key 'a' is also used by the entry on line 1; both entries are kept",),
+        (
+            "the key 'c' is also used by another entry (too many keys are used twice in this"
+            " file to say which); both entries are kept",
+        ),
+        (
+            "the key 'c' is also used by another entry (too many keys are used twice in this"
+            " file to say which); both entries are kept",
+        ),
+        ("the key 'b' is also used by the entry on line 2; both entries are kept",),
+    ]

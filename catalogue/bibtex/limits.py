@@ -30,6 +30,10 @@ class Limits:
     max_brace_depth: int = 50
     # Further `@string` definitions are ignored, with one warning.
     max_macros: int = 10_000
+    # The first use of at most this many keys used more than once is
+    # remembered (27 MB for 100,000), to name it when the key comes again;
+    # the uses of further such keys are warned without naming the other.
+    max_repeated_keys: int = 100_000
 
 
 DEFAULT_LIMITS = Limits()

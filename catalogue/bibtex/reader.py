@@ -796,6 +796,12 @@ class _Reader:
         folded = key.casefold()
         if hash(folded) not in self.repeated:
             return
+        if folded not in self.first_use and len(self.first_use) >= self.limits.max_repeated_keys:
+            warnings.append(
+                f"the key {key!r} is also used by another entry (too many keys are used"
+                " twice in this file to say which); both entries are kept"
+            )
+            return
         first = self.first_use.setdefault(folded, (key, line))
         if first[1] != line or first[0] != key:
             other, other_line = first
