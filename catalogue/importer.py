@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
@@ -1314,7 +1315,7 @@ def undo_batch(batch: ImportBatch, *, user: AbstractBaseUser | None) -> ImportBa
             Prefetch("article__authorships", queryset=Authorship.objects.order_by("position")),
             "article__article_keywords",
         )
-        deleted: list[int] = []
+        deleted = array("q")  # 8 bytes an article: the undo of a million-entry import
         for change in changes.iterator(chunk_size=CHUNK_SIZE):
             article = change.article
             if _fingerprint(_snapshot(article, _Links.of(article))) != change.after:
@@ -1329,7 +1330,11 @@ def undo_batch(batch: ImportBatch, *, user: AbstractBaseUser | None) -> ImportBa
                 deleted.append(article.pk)
             else:
                 _restore(article, change.before)
-        Article.objects.filter(pk__in=deleted).delete()
+        # A chunk at a time, and only their pks: Django loads the articles it
+        # deletes, and all 100,000 of an import at once took 1.3 GB.
+        for start in range(0, len(deleted), CHUNK_SIZE):
+            part = deleted[start : start + CHUNK_SIZE].tolist()
+            Article.objects.filter(pk__in=part).only("pk").delete()
         for model in (Author, Keyword, Journal):
             model._default_manager.filter(import_batch=batch, articles__isnull=True).delete()
         batch.undo_report = kept

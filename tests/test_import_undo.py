@@ -151,3 +151,20 @@ def test_copy_of_an_entry_chunks_later_is_skipped_naming_its_line_after_a_resume
         "message": "the same record as the entry on line 1; this copy was skipped",
         "severity": "warning",
     } in batch.problems
+
+
+def test_undo_of_more_than_a_chunk_deletes_every_article_it_created(
+    import_text: Importer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = import_text(entry("old", title="Older", author="Solo, Han", keywords="x"))
+    monkeypatch.setattr("catalogue.importer.CHUNK_SIZE", 3)
+    batch = import_text(
+        "".join(entry(f"k{i}", title=f"T{i}", author="Solo, Han", keywords="x") for i in range(10))
+    )
+    assert Article.objects.count() == 11
+    undo_batch(batch, user=None)
+    assert list(Article.objects.values_list("citation_key", flat=True)) == ["old"]
+    assert ArticleChange.objects.filter(batch=batch).count() == 0
+    assert Author.objects.get().article_count == Keyword.objects.get().article_count == 1
+    assert kept.articles.count() == 1
+    assert [a.citation_key for a in search_articles(Article.objects.all(), "T3")] == []
