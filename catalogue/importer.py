@@ -356,6 +356,14 @@ class _Ready:
         """The record's `dedupe_block`."""
         return self.values["dedupe_block"]
 
+    @property
+    def has_block(self) -> bool:
+        """Whether the record has a year and a first author: likely duplicates share both.
+
+        Without either, its block would be shared by every such article.
+        """
+        return bool(self.record.year) and not self.block.endswith("|")
+
     @classmethod
     def of(cls, record: Record) -> _Ready:
         values: dict[str, Any] = {name: getattr(record, name) for name in SCALAR_FIELDS}
@@ -780,7 +788,7 @@ class _Lookups:
         )
         dois = {r.doi for r in records if r.doi}
         keys = {r.key for r in records}
-        blocks = {r.block for r in readies}
+        blocks = {r.block for r in readies if r.has_block}
         # One query per index: an OR of them would scan the whole table.
         queries = [
             Q(doi__in=dois) & ~Q(doi=""),  # matches the partial unique index
@@ -827,7 +835,7 @@ class _Lookups:
 
     def resembling(self, ready: _Ready) -> Iterator[tuple[str, Article]]:
         """Articles with the same first author and year and a (nearly) equal title."""
-        if not ready.record.year or ready.block.endswith("|"):
+        if not ready.has_block:
             return
         title = ready.title
         for other in self.by_block.get(ready.block, []):
