@@ -522,9 +522,9 @@ def _read_parents(pieces: Iterable[str], survey: _Survey, limits: Limits) -> dic
 
     One more pass over the text, for files whose children would otherwise
     wait in memory for parents further on: BibTeX wants each parent after
-    its children, and a DBLP export of 50,000 papers with their proceedings
-    at the end took 320 MB. Only chunks that define a macro or hold a
-    parent are split.
+    its children, and a DBLP-style file of 50,000 papers with their
+    proceedings at the end took 320 MB. Only chunks that define a macro or
+    hold a parent are split.
     """
     reader = _Reader(limits=limits, targets=survey.targets, parents_only=True)
     for _ in _read_chunks(reader, pieces, limits):
